@@ -1,0 +1,1 @@
+"""The `sellerpay` command line (Typer + Rich)."""

@@ -1,0 +1,138 @@
+"""`sellerpay bench`: the benchmarks of BENCHMARKS.md, each against a reference measured in the
+same run; a table on standard output, then one JSON object as the last line.
+
+Progress bars go to standard error, so `sellerpay bench ledger | tail -n 1` is the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from benchmarks import ledger as bench_ledger
+
+app = typer.Typer(
+    help="Benchmarks: each creates and drops its own database and checks the ledger at its end.",
+    no_args_is_help=True,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def bench() -> None:
+    """Benchmarks (see BENCHMARKS.md; results are kept in docs/benchmarks.md)."""
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """A `start_task(description, total) -> advance` backed by a Rich progress bar on stderr."""
+    columns = (
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as progress:
+
+        def start_task(description: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(description, total=total)
+            return lambda n: progress.advance(task, n)
+
+        yield start_task
+
+
+@app.command("ledger")
+def ledger(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Small sizes: finishes in well under a minute.")
+    ] = False,
+    transfers: Annotated[
+        int | None,
+        typer.Option("--transfers", min=1, help="Transfers for the batched, hot and concurrent "
+                     "sections (default 20,000 quick, 200,000 full)."),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, help="Transfers per batch (default 1,000).")
+    ] = None,
+    single: Annotated[
+        int | None,
+        typer.Option("--single", min=1, help="Single-posted transfers (default 2,000 quick, "
+                     "10,000 full)."),
+    ] = None,
+    writers: Annotated[
+        int | None,
+        typer.Option("--writers", min=1, help="Concurrent writer processes (default 4 quick, 8 "
+                     "full)."),
+    ] = None,
+    postgres_url: Annotated[
+        str,
+        typer.Option("--postgres-url", envvar="SELLERPAY_BENCH_POSTGRES_URL", show_envvar=True,
+                     help="Admin URL of a PostgreSQL server: the benchmark creates its own "
+                     "database there and drops it at the end."),
+    ] = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+) -> None:
+    """Post balanced transfers through the ledger and compare with a raw COPY of the same rows.
+
+    Sections: (a) raw COPY reference, (b) batched `post_many`, (c) one transaction per
+    transfer, (d) every transfer touching one hot platform account, then concurrent writers
+    (uniform vs hot), then (b) and (c) on embedded SQLite. Exits 1 if a ledger fails its check.
+    """
+    try:
+        config = bench_ledger.LedgerBenchConfig.of_size(
+            quick=quick, transfers=transfers, batch_size=batch_size, single_transfers=single,
+            writers=writers, admin_url=postgres_url,
+        )  # fmt: skip
+    except ValueError as error:
+        err_console.print(f"[red]error[/] [invalid_input] {error}", highlight=False)
+        raise typer.Exit(2) from error
+    _describe(config)
+    try:
+        with _progress() as start_task:
+            result = bench_ledger.run(config, start_task=start_task)
+    except bench_ledger.LedgerBenchFailed as error:
+        err_console.print(f"[bold red]LEDGER BENCHMARK FAILED[/] {error}", highlight=False)
+        sys.stdout.write(json.dumps({"bench": "ledger", "ok": False, "error": str(error)}) + "\n")
+        raise typer.Exit(1) from error
+    for line in result.verified:
+        err_console.print(f"[green]verified[/] {line}", highlight=False)
+    console.print(_table(result))
+    sys.stdout.write(json.dumps(result.summary()) + "\n")  # the last line: one JSON object
+    sys.stdout.flush()
+
+
+def _describe(config: bench_ledger.LedgerBenchConfig) -> None:
+    err_console.print(
+        f"ledger benchmark ({config.size}): {config.transfers:,} transfers in batches of "
+        f"{config.batch_size:,}, {config.single_transfers:,} single, {config.writers} writers; "
+        f"SQLite {config.sqlite_transfers:,} batched / {config.sqlite_single_transfers:,} single",
+        highlight=False,
+    )
+
+
+def _table(result: bench_ledger.LedgerBenchResult) -> Table:
+    table = Table(title=f"ledger benchmark ({result.config.size})")
+    for name in ("section", "size", "seconds", "transfers/s", "reference/s", "ratio", "target",
+                 "backend"):
+        table.add_column(name, justify="left" if name in ("section", "backend", "target")
+                         else "right")  # fmt: skip
+    for row in result.rows():
+        table.add_row(
+            row.label,
+            f"{row.transfers:,}",
+            f"{row.seconds:.3f}",
+            f"{row.per_s:,.0f}",
+            "" if row.reference_per_s is None else f"{row.reference_per_s:,.0f}",
+            "" if row.ratio is None else f"{row.ratio:.3f}",
+            row.target,
+            row.backend,
+        )
+    return table

@@ -1,0 +1,6 @@
+"""Database infrastructure: the engine for SQLite or PostgreSQL, units of work, migrations."""
+
+from sellerpay.db.database import Database, Dialect, is_transient_error
+from sellerpay.db.types import UtcDateTime, metadata
+
+__all__ = ["Database", "Dialect", "UtcDateTime", "is_transient_error", "metadata"]

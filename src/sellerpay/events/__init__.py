@@ -1,0 +1,1 @@
+"""Events: the outbox, signed webhooks, the broker publisher and consumer."""

@@ -1,0 +1,1 @@
+"""Financing: early payouts, cash advances and their repayment."""

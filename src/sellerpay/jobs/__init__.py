@@ -1,0 +1,1 @@
+"""Jobs: the task runner, Celery or in-process, running the same task functions."""

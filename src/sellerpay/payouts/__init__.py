@@ -1,0 +1,1 @@
+"""Payouts: schedules, payout runs, the payout state machine, approvals, FX at payout."""

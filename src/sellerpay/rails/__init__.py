@@ -1,0 +1,1 @@
+"""Rails: pure adapters to banks and providers (SEPA, ACH, Zengin, UK, provider API)."""

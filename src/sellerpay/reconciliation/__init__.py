@@ -1,0 +1,1 @@
+"""Reconciliation: bank statements in, matching to expected movements, exceptions."""

@@ -1,0 +1,1 @@
+"""Reporting: seller statements, payout composition, finance reports."""

@@ -1,0 +1,1 @@
+"""Risk: signals, rules, holds, rolling reserves, exposure."""

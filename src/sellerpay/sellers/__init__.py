@@ -1,0 +1,1 @@
+"""Sellers: seller records, statuses, capabilities, onboarding, bank accounts, screening."""

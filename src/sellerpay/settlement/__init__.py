@@ -1,0 +1,1 @@
+"""Money in: marketplace order, refund and dispute events, fee plans, fund release."""

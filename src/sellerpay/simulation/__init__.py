@@ -1,0 +1,1 @@
+"""Deterministic, seeded simulations of a marketplace running through the real code."""
