@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -56,7 +57,7 @@ class BodySizeLimit:
             body = problem_body(
                 status=413,
                 code="body_size_max",
-                title="Content Too Large",
+                title=http.HTTPStatus(413).phrase,
                 detail=f"the request body is larger than {self.bytes_max} bytes",
                 instance=scope["path"],
                 context={"bytes_max": self.bytes_max},
