@@ -9,12 +9,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import text
 
 from sellerpay.db import Database
 from sellerpay.ledger.rules import EntryRequest, JsonScalar, Side, TransactionRequest
 from sellerpay.money import Money
+
+
+class DatabaseFactory(Protocol):
+    """The session fixture `database_factory` of tests/conftest.py, as these tests use it."""
+
+    def create(self, backend: str, *, migrate: bool = True) -> Database: ...
 
 
 def unique_key(label: str = "key") -> str:

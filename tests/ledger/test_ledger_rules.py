@@ -7,12 +7,13 @@ import hashlib
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from random import Random
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from ledger_builders import credit, debit
+
 from sellerpay.errors import InvalidInput, LimitExceeded, Rejected
 from sellerpay.ledger.rules import (
     CHART,
@@ -198,7 +199,10 @@ def test_one_currency_unbalanced_among_balanced_others_is_refused_naming_only_th
 
 def test_equal_amounts_in_two_currencies_do_not_balance_each_other() -> None:
     request = paid(
-        entries=(debit("platform:psp_clearing", 100, "EUR"), credit(f"{SELLER}:pending", 100, "JPY"))
+        entries=(
+            debit("platform:psp_clearing", 100, "EUR"),
+            credit(f"{SELLER}:pending", 100, "JPY"),
+        )
     )
     with pytest.raises(InvalidInput) as caught:
         validate_transaction(request)
@@ -495,7 +499,9 @@ def balanced(entries: list[EntryRequest]) -> tuple[EntryRequest, ...]:
     net: dict[str, int] = {}
     for entry in entries:
         sign = 1 if entry.side is Side.DEBIT else -1
-        net[entry.amount.currency] = net.get(entry.amount.currency, 0) + sign * entry.amount.amount_minor
+        net[entry.amount.currency] = (
+            net.get(entry.amount.currency, 0) + sign * entry.amount.amount_minor
+        )
     closing = [
         EntryRequest(
             "platform:psp_clearing",
@@ -510,12 +516,11 @@ def balanced(entries: list[EntryRequest]) -> tuple[EntryRequest, ...]:
 
 @given(legs, st.randoms(use_true_random=False))
 def test_any_positive_legs_balanced_by_construction_validate_in_any_order(
-    entries: list[EntryRequest], random: object
+    entries: list[EntryRequest], random: Random
 ) -> None:
     closed = list(balanced(entries))
-    if len(closed) < 2:  # a single leg already balanced cannot happen: amounts are positive
-        raise AssertionError("a positive leg always needs a counter-leg")
-    random.shuffle(closed)  # type: ignore[attr-defined]
+    assert len(closed) >= 2  # a positive leg always needs a counter-leg
+    random.shuffle(closed)
     validate_transaction(paid(entries=tuple(closed)))
 
 
@@ -546,7 +551,9 @@ def test_changing_one_amount_of_a_balanced_transaction_unbalances_it(
     closed = list(balanced(entries))
     index = data.draw(st.integers(0, len(closed) - 1))
     leg = closed[index]
-    closed[index] = replace(leg, amount=Money(leg.amount.amount_minor + extra_minor, leg.amount.currency))
+    closed[index] = replace(
+        leg, amount=Money(leg.amount.amount_minor + extra_minor, leg.amount.currency)
+    )
     assert rejected_code(paid(entries=tuple(closed))) == "unbalanced"
 
 

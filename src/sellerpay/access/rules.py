@@ -10,6 +10,7 @@ from typing import Final
 
 class Role(StrEnum):
     SELLER = "seller"
+    MARKETPLACE = "marketplace"  # the marketplace's own services: send events, manage sellers
     OPERATOR = "operator"
     APPROVER = "approver"
     COMPLIANCE = "compliance"
@@ -22,17 +23,34 @@ class Permission(StrEnum):
     LEDGER_READ = "ledger:read"
     LEDGER_POST = "ledger:post"
     LEDGER_REVERSE = "ledger:reverse"
+    SELLERS_READ = "sellers:read"
+    SELLERS_WRITE = "sellers:write"
+    BALANCES_READ = "balances:read"  # any seller's balances and balance transactions
+    EVENTS_SEND = "events:send"  # marketplace events in
+    EVENTS_READ = "events:read"  # see received, parked and rejected events
+    EVENTS_REPLAY = "events:replay"  # re-apply a parked or rejected event
+    FEE_PLANS_READ = "fee_plans:read"
+    FEE_PLANS_WRITE = "fee_plans:write"
+    ADJUSTMENTS_APPROVE = "adjustments:approve"  # the second person on a large adjustment
+    WEBHOOKS_MANAGE = "webhooks:manage"
+    JOBS_RUN = "jobs:run"
 
 
+_P = Permission
+_READ_ALL = frozenset(
+    {_P.LEDGER_READ, _P.SELLERS_READ, _P.BALANCES_READ, _P.EVENTS_READ, _P.FEE_PLANS_READ}
+)
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
-    Role.SELLER: frozenset(),  # sellers read their own accounts only: see `may_read_account`
-    Role.OPERATOR: frozenset({Permission.LEDGER_READ}),
-    Role.APPROVER: frozenset({Permission.LEDGER_READ}),
-    Role.COMPLIANCE: frozenset(),
-    Role.RISK: frozenset({Permission.LEDGER_READ}),
-    Role.FINANCE: frozenset(
-        {Permission.LEDGER_READ, Permission.LEDGER_POST, Permission.LEDGER_REVERSE}
+    # sellers see their own seller record, balances and accounts only: see `may_act_for_seller`
+    Role.SELLER: frozenset(),
+    Role.MARKETPLACE: frozenset(
+        {_P.EVENTS_SEND, _P.SELLERS_READ, _P.SELLERS_WRITE, _P.BALANCES_READ}
     ),
+    Role.OPERATOR: _READ_ALL | {_P.EVENTS_REPLAY, _P.SELLERS_WRITE, _P.JOBS_RUN},
+    Role.APPROVER: _READ_ALL | {_P.ADJUSTMENTS_APPROVE},
+    Role.COMPLIANCE: frozenset({_P.SELLERS_READ, _P.SELLERS_WRITE}),
+    Role.RISK: _READ_ALL,
+    Role.FINANCE: _READ_ALL | {_P.LEDGER_POST, _P.LEDGER_REVERSE, _P.FEE_PLANS_WRITE},
     Role.ADMIN: frozenset(Permission),
 }
 
@@ -49,6 +67,14 @@ class Principal:
 
 def can(principal: Principal, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[principal.role]
+
+
+def may_act_for_seller(principal: Principal, seller_id: str, permission: Permission) -> bool:
+    """A seller acts only on their own seller id; others need `permission` (seller-scoped
+    routes answer 404, not 403, when this is False, so ids do not leak)."""
+    if principal.role is Role.SELLER:
+        return principal.seller_id == seller_id
+    return can(principal, permission)
 
 
 def may_read_account(principal: Principal, code: str) -> bool:

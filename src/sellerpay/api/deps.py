@@ -1,4 +1,4 @@
-"""What a route may ask for: the database, the clock, the calling principal and its permissions.
+"""What a route may ask for: database, clock, settings, the calling principal and its permissions.
 
 `Annotated` aliases keep route signatures short (`db: DatabaseDep`). Authentication takes an
 API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`: no key is 401 with a
@@ -19,6 +19,7 @@ from sellerpay.access.rules import Permission, Principal, can
 from sellerpay.clock import Clock
 from sellerpay.db import Database
 from sellerpay.errors import Forbidden, Unauthenticated
+from sellerpay.settings import Settings, get_settings
 
 api_key_length_max: Final = 512  # real keys are ~64 characters; refuse longer before hashing
 
@@ -48,6 +49,7 @@ def get_clock(request: Request) -> Clock:
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_principal(

@@ -9,8 +9,9 @@ Every error response of the API is `application/problem+json`:
 `code` is the stable, machine-readable name of the rule that failed; `type` is the same code as
 a URI. A `SellerpayError` answers with its class's `status` and its keyword-only context; a
 request that fails schema validation answers 422 `invalid_request` with one item per bad field
-in `errors`; unknown routes, wrong methods and oversized bodies answer in the same format; any
-other exception is logged and answers 500 `internal_error` without a word about its internals.
+in `errors`; unknown routes, wrong methods and oversized bodies answer in the same format; a
+database that cannot be reached answers 503 `database_unavailable`; any other exception is
+logged and answers 500 `internal_error` without a word about its internals.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sellerpay.errors import SellerpayError, Unauthenticated
@@ -193,6 +195,21 @@ def _http_detail(request: Request, status: int) -> str:
     return http.HTTPStatus(status).description
 
 
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """A read that could not reach the database (writes get `Unavailable` from `Database.run`)."""
+    log.warning(
+        "api.database_unavailable", method=request.method, path=request.url.path, error=str(error)
+    )
+    body = problem_body(
+        status=503,
+        code="database_unavailable",
+        title="Service unavailable",
+        detail="the database is unavailable; retrying later may succeed",
+        instance=request.url.path,
+    )
+    return problem_response(body)
+
+
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     error_id = uuid7().hex  # quoted by the caller, found in the log with the traceback
     log.exception(
@@ -218,4 +235,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SellerpayError, _sellerpay_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

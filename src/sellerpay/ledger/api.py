@@ -16,11 +16,18 @@ from typing import Annotated, Any, Final
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from pydantic import AwareDatetime
 
 from sellerpay.access.rules import Permission, Principal, Role, can, may_read_account
-from sellerpay.api.deps import ClockDep, DatabaseDep, PrincipalDep, permission_denied, require
+from sellerpay.api.deps import (
+    ClockDep,
+    DatabaseDep,
+    PrincipalDep,
+    SettingsDep,
+    permission_denied,
+    require,
+)
 from sellerpay.api.problems import error_problem, problem_responses
+from sellerpay.clock import ensure_utc
 from sellerpay.errors import InvalidInput, LimitExceeded, NotFound
 from sellerpay.ledger import service
 from sellerpay.ledger.rules import (
@@ -42,6 +49,7 @@ from sellerpay.ledger.schemas import (
     HistoryLinePublic,
     MoneyOut,
     ReversalCreate,
+    Rfc3339DateTime,
     TransactionBatchCreate,
     TransactionBatchPublic,
     TransactionCreate,
@@ -49,7 +57,6 @@ from sellerpay.ledger.schemas import (
     cursor_length_max,
 )
 from sellerpay.money import Money, exponent
-from sellerpay.settings import Settings, get_settings
 
 __all__ = ["router"]
 
@@ -85,7 +92,6 @@ AccountCodePath = Annotated[
 CurrencyQuery = Annotated[
     str | None, Query(min_length=3, max_length=3, description="ISO 4217 code, e.g. EUR")
 ]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 _REPLAY_RESPONSE: Final[dict[int | str, dict[str, Any]]] = {
     200: {
         "description": f"An idempotent replay: the original result, with `{REPLAYED_HEADER}: true`",
@@ -102,6 +108,7 @@ _REPLAY_RESPONSE: Final[dict[int | str, dict[str, Any]]] = {
     "/transactions",
     status_code=201,
     response_model=TransactionPublic,
+    response_description="Posted",
     dependencies=[Depends(require(Permission.LEDGER_POST))],
     responses={**_REPLAY_RESPONSE, **problem_responses(401, 403, 409, 413, 422)},
     summary="Post a transaction",
@@ -119,7 +126,7 @@ def post_transaction(
     201 with `Location` when posted; 200 with `Idempotent-Replayed: true` and the original
     transaction when the key was posted before with the same body; 409 `idempotency_key_reused`
     with another body; 422 `debits_must_not_exceed_credits` when a flagged account would go
-    below zero. Nothing is stored unless the answer is 201.
+    below zero. No transaction is stored unless the answer is 201.
     """
     posting = _transaction_request(body, idempotency_key=idempotency_key, field="body")
     transaction, replayed = service.post_transaction(db, posting, clock=clock)
@@ -130,6 +137,7 @@ def post_transaction(
 @router.post(
     "/transactions/batch",
     response_model=TransactionBatchPublic,
+    response_description="The outcome of each transaction, in order",
     dependencies=[Depends(require(Permission.LEDGER_POST))],
     responses=problem_responses(401, 403, 413, 422),
     summary="Post a batch of transactions",
@@ -191,6 +199,7 @@ def get_transaction(
     "/transactions/{transaction_id}/reverse",
     status_code=201,
     response_model=TransactionPublic,
+    response_description="The reversal, posted",
     dependencies=[Depends(require(Permission.LEDGER_REVERSE))],
     responses={**_REPLAY_RESPONSE, **problem_responses(401, 403, 404, 409, 422)},
     summary="Reverse a transaction",
@@ -232,13 +241,14 @@ def get_account(
     db: DatabaseDep,
     currency: CurrencyQuery = None,
     as_of: Annotated[
-        AwareDatetime | None,
+        Rfc3339DateTime | None,
         Query(description="RFC 3339 with an offset: the balance from entries effective by then"),
     ] = None,
 ) -> AccountPublic:
     """The account's balance in each currency (or one), now or as of a moment."""
     _authorize_account(principal, code, currency)
     _check_currency(currency)
+    as_of = ensure_utc(as_of) if as_of is not None else None
     balances = service.account_balances(db, code, currency=currency, as_of=as_of)
     return AccountPublic(code=code, as_of=as_of, balances=[_balance_public(b) for b in balances])
 

@@ -81,7 +81,7 @@ CHART: Final[tuple[AccountRule, ...]] = (
         description="refunds owed to customers",
     ),
     AccountRule(
-        re.compile(r"platform:revenue:(commission|payout_fees|financing_fees|fx)"),
+        re.compile(r"platform:revenue:(commission|payout_fees|financing_fees|fx|dispute_fees)"),
         AccountKind.REVENUE,
         description="fees earned",
     ),
@@ -96,6 +96,11 @@ CHART: Final[tuple[AccountRule, ...]] = (
         description="write-offs and unrecoverable lost disputes",
     ),
     AccountRule(
+        re.compile(r"platform:adjustments"),
+        AccountKind.EXPENSE,
+        description="manual credits to sellers (debits when a seller is charged by hand)",
+    ),
+    AccountRule(
         re.compile(rf"{_SELLER}:pending"),
         AccountKind.LIABILITY,
         debits_must_not_exceed_credits=True,
@@ -105,6 +110,12 @@ CHART: Final[tuple[AccountRule, ...]] = (
         re.compile(rf"{_SELLER}:available"),
         AccountKind.LIABILITY,
         description="seller funds that may be paid out; negative after refunds",
+    ),
+    AccountRule(
+        re.compile(rf"{_SELLER}:dispute_hold"),
+        AccountKind.LIABILITY,
+        debits_must_not_exceed_credits=True,
+        description="seller funds blocked while a customer's dispute is open",
     ),
     AccountRule(
         re.compile(rf"{_SELLER}:reserve"),

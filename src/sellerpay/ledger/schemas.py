@@ -6,6 +6,7 @@ or as an exact decimal string (`amount: "12.34"`), and come out as `MoneyOut`, n
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal, Self
 from uuid import UUID
@@ -72,6 +73,25 @@ AmountMinor = Annotated[
 ]
 
 
+_RFC3339_START: Final = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    """Only RFC 3339 text: no Unix timestamps, which pydantic would otherwise accept."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339_START.match(value)):
+        return value
+    raise PydanticCustomError(
+        "datetime_format", "an RFC 3339 date-time with an offset, e.g. 2026-01-05T09:00:00+01:00"
+    )
+
+
+Rfc3339DateTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339_text),
+    Field(examples=["2026-01-05T09:00:00+01:00"]),
+]
+
+
 def _metadata_value(value: Any) -> Any:
     """One error for a bad metadata value, instead of one per member of the union."""
     if value is None or isinstance(value, bool):
@@ -123,7 +143,7 @@ class TransactionCreate(BaseModel):
 
     kind: Kind
     description: Description = ""
-    effective_at: Annotated[AwareDatetime, Field(strict=True)] | None = Field(
+    effective_at: Rfc3339DateTime | None = Field(
         default=None,
         description="RFC 3339 with an offset; defaults to the time of posting",
     )

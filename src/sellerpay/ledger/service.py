@@ -20,11 +20,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Final
 from uuid import UUID
 
+from psycopg import RawCursor
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, and_, bindparam, func, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from sellerpay.clock import Clock, ensure_utc
 from sellerpay.db import Database
@@ -55,6 +59,11 @@ from sellerpay.money import Money
 batch_size_max: Final = 10_000
 page_size_max: Final = 500
 _lookup_chunk_size: Final = 400  # (code, currency) pairs per lookup on SQLite's bind limit
+# PostgreSQL, up to this many transactions: plain statements on the driver's cursor and one
+# statement for all the writes (COPY costs two round trips per table; SQLAlchemy's work per
+# statement costs more than the database's at this size). Above it, arrays and COPY win.
+_small_batch_max: Final = 4
+_small_lookup_max: Final = 16 * _small_batch_max  # accounts or keys looked up that way
 
 AccountKey = tuple[str, str]  # (code, currency)
 
@@ -161,13 +170,37 @@ class _Rows:
 
 
 _TXN_COLUMNS: Final = (
-    "id", "idempotency_key", "request_hash", "kind", "description", "effective_at",
-    "posted_at", "reverses_id", "references", "metadata",
+    "id",
+    "idempotency_key",
+    "request_hash",
+    "kind",
+    "description",
+    "effective_at",
+    "posted_at",
+    "reverses_id",
+    "references",
+    "metadata",
 )
 _ENTRY_COLUMNS: Final = (
-    "transaction_id", "leg", "account_id", "side", "amount_minor", "currency",
-    "account_version", "balance_after", "effective_at",
+    "transaction_id",
+    "leg",
+    "account_id",
+    "side",
+    "amount_minor",
+    "currency",
+    "account_version",
+    "balance_after",
+    "effective_at",
 )
+# Column types for binary COPY, in the order of _TXN_COLUMNS and _ENTRY_COLUMNS (binary rows
+# cost PostgreSQL less to read than text; psycopg dumps the JSON columns with `json.dumps`).
+_TXN_COPY_TYPES: Final = (
+    "uuid", "varchar", "varchar", "varchar", "varchar", "timestamptz", "timestamptz", "uuid",
+    "jsonb", "jsonb",
+)  # fmt: skip
+_ENTRY_COPY_TYPES: Final = (
+    "uuid", "int4", "int8", "varchar", "int8", "varchar", "int8", "int8", "timestamptz",
+)  # fmt: skip
 
 
 # --- posting -------------------------------------------------------------------------------
@@ -243,6 +276,11 @@ def reverse_transaction(
     key = idempotency_key or f"reversal:{transaction_id}"
 
     def work(conn: Connection) -> PostResult:
+        if db.dialect == "postgresql":
+            # Reversers of one transaction queue on its row, so a loser sees the winner's
+            # reversal below (already_reversed) instead of racing it to `reverses_id`.
+            t = models.transactions.c
+            conn.execute(select(t.id).where(t.id == transaction_id).with_for_update(key_share=True))
         original = _load_transaction(conn, transaction_id)
         already = conn.execute(
             select(models.transactions.c.id, models.transactions.c.idempotency_key).where(
@@ -291,9 +329,12 @@ def _post_prepared(
     rows = _Rows()
     results = [_decide(p, locked, existing, rows, now) for p in prepared]
     if rows.transactions:
-        _insert_rows(conn, rows, dialect)
-        _update_balances(conn, [a for a in locked.values() if a.state.version != a.original_version],
-                         now=now, dialect=dialect)
+        changed = [a for a in locked.values() if a.state.version != a.original_version]
+        if dialect == "postgresql" and len(rows.transactions) <= _small_batch_max:
+            _write_small_batch(conn, rows, changed, now=now)
+        else:
+            _insert_rows(conn, rows, dialect)
+            _update_balances(conn, changed, now=now, dialect=dialect)
     return results
 
 
@@ -334,10 +375,20 @@ def _decide(
     transaction_id = uuid7()
     effective_at = ensure_utc(request.effective_at) if request.effective_at else now
     existing[key] = (transaction_id, p.fingerprint)  # a repeat later in this batch replays
-    rows.transactions.append((
-        transaction_id, key, p.fingerprint, request.kind, request.description, effective_at, now,
-        p.reverses_id, dict(request.references), dict(request.metadata),
-    ))
+    rows.transactions.append(
+        (
+            transaction_id,
+            key,
+            p.fingerprint,
+            request.kind,
+            request.description,
+            effective_at,
+            now,
+            p.reverses_id,
+            dict(request.references),
+            dict(request.metadata),
+        )
+    )
     for leg, entry in enumerate(request.entries):
         account = locked[(entry.account, entry.amount.currency)]
         state = account.state
@@ -347,10 +398,19 @@ def _decide(
         else:
             state.credits_posted += amount
         state.version += 1
-        rows.entries.append((
-            transaction_id, leg, account.id, entry.side.value, amount, entry.amount.currency,
-            state.version, state.balance, effective_at,
-        ))
+        rows.entries.append(
+            (
+                transaction_id,
+                leg,
+                account.id,
+                entry.side.value,
+                amount,
+                entry.amount.currency,
+                state.version,
+                state.balance,
+                effective_at,
+            )
+        )
     return PostResult(PostStatus.POSTED, key, transaction_id)
 
 
@@ -371,15 +431,29 @@ def _select_accounts(
     conn: Connection, keys: Sequence[AccountKey], dialect: str, *, lock: bool
 ) -> dict[AccountKey, _LockedAccount]:
     a = models.accounts.c
-    columns = (a.id, a.code, a.currency, a.debits_posted, a.credits_posted, a.version,
-               a.debits_must_not_exceed_credits, a.credits_must_not_exceed_debits, a.normal_side)
+    columns = (
+        a.id,
+        a.code,
+        a.currency,
+        a.debits_posted,
+        a.credits_posted,
+        a.version,
+        a.debits_must_not_exceed_credits,
+        a.credits_must_not_exceed_debits,
+        a.normal_side,
+    )
     result: dict[AccountKey, _LockedAccount] = {}
-    if dialect == "postgresql":
-        pairs = text(
-            "SELECT * FROM unnest(CAST(:codes AS text[]), CAST(:currencies AS text[]))"
-        ).bindparams(codes=[k[0] for k in keys], currencies=[k[1] for k in keys])
-        query = select(*columns).where(tuple_(a.code, a.currency).in_(pairs)).order_by(a.id)
-        chunks = [conn.execute(query.with_for_update() if lock else query)]
+    if dialect == "postgresql":  # on the driver's cursor: rows are cheaper to read there
+        small = len(keys) <= _small_lookup_max
+        statement = _accounts_statement(
+            ", ".join(c.name for c in columns), len(keys) if small else 0, lock=lock
+        )
+        params: list[Any] = (
+            [part for key in keys for part in key]
+            if small
+            else [[k[0] for k in keys], [k[1] for k in keys]]
+        )
+        chunks = [_driver_execute(conn, statement, params, prepare=None if small else False)[0]]
     else:  # SQLite: the writer already holds the database lock (BEGIN IMMEDIATE)
         chunks = [
             conn.execute(
@@ -393,8 +467,11 @@ def _select_accounts(
         for row in chunk:
             invariant(row.debits_posted >= 0 and row.credits_posted >= 0, "totals never negative")
             state = BalanceState(
-                row.debits_posted, row.credits_posted, row.version,
-                row.debits_must_not_exceed_credits, row.credits_must_not_exceed_debits,
+                row.debits_posted,
+                row.credits_posted,
+                row.version,
+                row.debits_must_not_exceed_credits,
+                row.credits_must_not_exceed_debits,
                 Side(row.normal_side),
             )
             result[(row.code, row.currency)] = _LockedAccount(row.id, state, row.version)
@@ -407,14 +484,22 @@ def _open_accounts(
     rows: list[dict[str, Any]] = []
     for code, currency in keys:
         rule = account_rule(code, currency)
-        rows.append({
-            "code": code, "currency": currency, "kind": rule.kind.value,
-            "normal_side": rule.normal_side.value,
-            "debits_must_not_exceed_credits": rule.debits_must_not_exceed_credits,
-            "credits_must_not_exceed_debits": rule.credits_must_not_exceed_debits,
-            "debits_posted": 0, "credits_posted": 0, "version": 0, "metadata": {},
-            "created_at": now, "updated_at": now,
-        })
+        rows.append(
+            {
+                "code": code,
+                "currency": currency,
+                "kind": rule.kind.value,
+                "normal_side": rule.normal_side.value,
+                "debits_must_not_exceed_credits": rule.debits_must_not_exceed_credits,
+                "credits_must_not_exceed_debits": rule.credits_must_not_exceed_debits,
+                "debits_posted": 0,
+                "credits_posted": 0,
+                "version": 0,
+                "metadata": {},
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(models.accounts).on_conflict_do_nothing(index_elements=["code", "currency"])
     conn.execute(statement, rows)
@@ -426,10 +511,14 @@ def _existing_keys(
     t = models.transactions.c
     columns = (t.idempotency_key, t.id, t.request_hash)
     if dialect == "postgresql":
-        found = conn.execute(
-            select(*columns).where(t.idempotency_key == func.any(bindparam("keys", list(keys))))
+        small = len(keys) <= _small_lookup_max
+        rows, _ = _driver_execute(
+            conn,
+            _keys_statement(len(keys) if small else 0),
+            keys if small else [list(keys)],
+            prepare=None if small else False,
         )
-        return {row.idempotency_key: (row.id, row.request_hash) for row in found}
+        return {row.idempotency_key: (row.id, row.request_hash) for row in rows}
     result: dict[str, tuple[UUID, str]] = {}
     for i in range(0, len(keys), _lookup_chunk_size):
         chunk = keys[i : i + _lookup_chunk_size]
@@ -442,18 +531,131 @@ def _insert_rows(conn: Connection, rows: _Rows, dialect: str) -> None:
     if dialect == "postgresql":
         driver = conn.connection.driver_connection
         assert driver is not None
-        with driver.cursor() as cursor:
-            columns = ", ".join(f'"{c}"' for c in _TXN_COLUMNS)
-            with cursor.copy(f"COPY ledger_transactions ({columns}) FROM STDIN") as copy:
-                for t in rows.transactions:
-                    copy.write_row((*t[:8], json.dumps(t[8]), json.dumps(t[9])))
-            columns = ", ".join(_ENTRY_COLUMNS)
-            with cursor.copy(f"COPY ledger_entries ({columns}) FROM STDIN") as copy:
-                for e in rows.entries:
-                    copy.write_row(e)
+        driver_error = conn.dialect.loaded_dbapi.Error
+        try:
+            with driver.cursor() as cursor:
+                columns = ", ".join(f'"{c}"' for c in _TXN_COLUMNS)
+                with cursor.copy(
+                    f"COPY ledger_transactions ({columns}) FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.set_types(_TXN_COPY_TYPES)
+                    for t in rows.transactions:
+                        copy.write_row(t)
+                columns = ", ".join(_ENTRY_COLUMNS)
+                with cursor.copy(
+                    f"COPY ledger_entries ({columns}) FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.set_types(_ENTRY_COPY_TYPES)
+                    for e in rows.entries:
+                        copy.write_row(e)
+        except driver_error as error:
+            # COPY goes around SQLAlchemy, which would have wrapped the driver's error: wrap it
+            # here, so `Database.run` retries a lost race on a unique key like any other.
+            raise DBAPIError.instance("COPY", None, error, driver_error) from error
         return
-    conn.execute(models.transactions.insert(), [dict(zip(_TXN_COLUMNS, t)) for t in rows.transactions])
+    conn.execute(
+        models.transactions.insert(), [dict(zip(_TXN_COLUMNS, t)) for t in rows.transactions]
+    )
     conn.execute(models.entries.insert(), [dict(zip(_ENTRY_COLUMNS, e)) for e in rows.entries])
+
+
+def _driver_execute(
+    conn: Connection,
+    statement: str,
+    params: Sequence[Any],
+    *,
+    fetch: bool = True,
+    prepare: bool | None = None,
+) -> tuple[list[Any], int]:
+    """Run `statement` ($1… placeholders, sent as they are) on the driver's connection.
+
+    Returns its rows (named tuples, if `fetch`) and row count. Errors are wrapped as SQLAlchemy
+    wraps them, so `Database.run` retries the transient ones. `prepare=False` plans it anew
+    each time: a lookup by an array of unknown length must not keep a generic plan chosen
+    while the table was small (a sequential scan, then paid on every batch as the table grows).
+    """
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with RawCursor(driver, row_factory=namedtuple_row) as cursor:
+            cursor.execute(statement, params, prepare=prepare)
+            return (cursor.fetchall() if fetch else []), cursor.rowcount
+    except driver_error as error:
+        raise DBAPIError.instance(statement, None, error, driver_error) from error
+
+
+def _numbered(template: str, rows: int, first: int) -> str:
+    """`rows` copies of `template`, comma-separated, its `?`s numbered $first, $first + 1, …"""
+    parts = template.split("?")
+    width = len(parts) - 1
+    return ", ".join(
+        parts[0] + "".join(f"${first + row * width + i}{parts[i + 1]}" for i in range(width))
+        for row in range(rows)
+    )
+
+
+@lru_cache(maxsize=256)
+def _accounts_statement(columns: str, pairs: int, *, lock: bool) -> str:
+    """Accounts by (code, currency): `pairs` pairs of parameters, or two arrays when 0."""
+    wanted = (
+        _numbered("(?, ?)", pairs, 1) if pairs else "SELECT * FROM unnest($1::text[], $2::text[])"
+    )
+    return (
+        f"SELECT {columns} FROM ledger_accounts WHERE (code, currency) IN ({wanted})"
+        f" ORDER BY id{' FOR UPDATE' if lock else ''}"
+    )
+
+
+@lru_cache(maxsize=256)
+def _keys_statement(keys: int) -> str:
+    """Transactions by idempotency key: `keys` parameters, or one array when 0."""
+    wanted = f"IN ({_numbered('?', keys, 1)})" if keys else "= ANY($1::text[])"
+    return (
+        "SELECT idempotency_key, id, request_hash FROM ledger_transactions"
+        f" WHERE idempotency_key {wanted}"
+    )
+
+
+@lru_cache(maxsize=256)
+def _small_batch_statement(transactions: int, entries: int, accounts: int) -> str:
+    """Insert the transactions and entries and update the balances, in one statement."""
+    entries_first = 1 + transactions * len(_TXN_COLUMNS)
+    now_number = entries_first + entries * len(_ENTRY_COLUMNS)
+    transaction_columns = ", ".join(f'"{c}"' for c in _TXN_COLUMNS)
+    return (
+        f"WITH t AS (INSERT INTO ledger_transactions ({transaction_columns}) VALUES "
+        + _numbered("(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb)", transactions, 1)
+        + f"), e AS (INSERT INTO ledger_entries ({', '.join(_ENTRY_COLUMNS)}) VALUES "
+        + _numbered("(" + ", ".join(["?"] * len(_ENTRY_COLUMNS)) + ")", entries, entries_first)
+        + ") UPDATE ledger_accounts AS a SET debits_posted = v.d, credits_posted = v.c,"
+        f" version = v.ver, updated_at = ${now_number} FROM (VALUES "
+        + _numbered(
+            "(?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint)", accounts, now_number + 1
+        )
+        + ") AS v(id, d, c, ver, old) WHERE a.id = v.id AND a.version = v.old"
+    )
+
+
+def _write_small_batch(
+    conn: Connection, rows: _Rows, changed: Sequence[_LockedAccount], *, now: datetime
+) -> None:
+    """PostgreSQL, a few transactions: the rows of `_insert_rows` and the netted updates of
+    `_update_balances` in one statement, one round trip (the same rows, checks and guard)."""
+    params: list[Any] = []
+    for t in rows.transactions:
+        params.extend((*t[:8], json.dumps(t[8]), json.dumps(t[9])))
+    for e in rows.entries:
+        params.extend(e)
+    params.append(now)
+    for a in changed:
+        state = a.state
+        params.extend(
+            (a.id, state.debits_posted, state.credits_posted, state.version, a.original_version)
+        )
+    statement = _small_batch_statement(len(rows.transactions), len(rows.entries), len(changed))
+    _, updated = _driver_execute(conn, statement, params, fetch=False)
+    invariant(updated == len(changed), f"updated {updated} balances of {len(changed)} locked")
 
 
 def _update_balances(
@@ -485,13 +687,20 @@ def _update_balances(
             models.accounts.update()
             .where(and_(c.id == bindparam("b_id"), c.version == bindparam("b_old")))
             .values(
-                debits_posted=bindparam("b_d"), credits_posted=bindparam("b_c"),
-                version=bindparam("b_ver"), updated_at=now,
+                debits_posted=bindparam("b_d"),
+                credits_posted=bindparam("b_c"),
+                version=bindparam("b_ver"),
+                updated_at=now,
             )
         )
         params = [
-            {"b_id": a.id, "b_old": a.original_version, "b_d": a.state.debits_posted,
-             "b_c": a.state.credits_posted, "b_ver": a.state.version}
+            {
+                "b_id": a.id,
+                "b_old": a.original_version,
+                "b_d": a.state.debits_posted,
+                "b_c": a.state.credits_posted,
+                "b_ver": a.state.version,
+            }
             for a in changed
         ]
         updated = conn.execute(statement, params).rowcount
@@ -513,16 +722,20 @@ def _load_transaction(conn: Connection, transaction_id: UUID) -> Transaction:
     if head is None:
         raise NotFound(f"no transaction {transaction_id}", code="transaction_not_found")
     legs = conn.execute(
-        select(e.leg, a.code, e.side, e.amount_minor, e.currency, e.account_version,
-               e.balance_after)
+        select(
+            e.leg, a.code, e.side, e.amount_minor, e.currency, e.account_version, e.balance_after
+        )
         .join(models.accounts, a.id == e.account_id)
         .where(e.transaction_id == transaction_id)
         .order_by(e.leg)
     ).all()
     entries = tuple(
         PostedEntry(
-            leg=row.leg, account=row.code, side=Side(row.side),
-            amount=Money(row.amount_minor, row.currency), account_version=row.account_version,
+            leg=row.leg,
+            account=row.code,
+            side=Side(row.side),
+            amount=Money(row.amount_minor, row.currency),
+            account_version=row.account_version,
             balance_after=Money(row.balance_after, row.currency),
         )
         for row in legs
@@ -530,12 +743,20 @@ def _load_transaction(conn: Connection, transaction_id: UUID) -> Transaction:
     net: dict[str, int] = {}
     for entry in entries:
         sign = 1 if entry.side is Side.DEBIT else -1
-        net[entry.amount.currency] = net.get(entry.amount.currency, 0) + sign * entry.amount.amount_minor
+        net[entry.amount.currency] = (
+            net.get(entry.amount.currency, 0) + sign * entry.amount.amount_minor
+        )
     invariant(len(entries) >= 2 and not any(net.values()), f"transaction {transaction_id} balances")
     return Transaction(
-        id=head.id, idempotency_key=head.idempotency_key, kind=head.kind,
-        description=head.description, effective_at=head.effective_at, posted_at=head.posted_at,
-        reverses_id=head.reverses_id, references=head.references, metadata=head.metadata,
+        id=head.id,
+        idempotency_key=head.idempotency_key,
+        kind=head.kind,
+        description=head.description,
+        effective_at=head.effective_at,
+        posted_at=head.posted_at,
+        reverses_id=head.reverses_id,
+        references=head.references,
+        metadata=head.metadata,
         entries=entries,
     )
 
@@ -555,22 +776,41 @@ def account_balances(
     with db.reading() as conn:
         rows = conn.execute(query).all()
         if not rows:
-            raise NotFound(f"no account {code}" + (f" in {currency}" if currency else ""),
-                           code="account_not_found")
+            raise NotFound(
+                f"no account {code}" + (f" in {currency}" if currency else ""),
+                code="account_not_found",
+            )
         totals = _totals_as_of(conn, [r.id for r in rows], ensure_utc(as_of)) if as_of else {}
     balances = []
     for row in rows:
-        debits, credits, version = totals.get(row.id, (0, 0, 0)) if as_of else (
-            row.debits_posted, row.credits_posted, row.version)
-        state = BalanceState(debits, credits, version, row.debits_must_not_exceed_credits,
-                             row.credits_must_not_exceed_debits, Side(row.normal_side))
-        balances.append(AccountBalance(
-            code=row.code, currency=row.currency, kind=row.kind, normal_side=state.normal_side,
-            debits_must_not_exceed_credits=row.debits_must_not_exceed_credits,
-            credits_must_not_exceed_debits=row.credits_must_not_exceed_debits,
-            debits_posted=Money(debits, row.currency), credits_posted=Money(credits, row.currency),
-            balance=Money(state.balance, row.currency), version=version, as_of=as_of,
-        ))
+        debits, credits, version = (
+            totals.get(row.id, (0, 0, 0))
+            if as_of
+            else (row.debits_posted, row.credits_posted, row.version)
+        )
+        state = BalanceState(
+            debits,
+            credits,
+            version,
+            row.debits_must_not_exceed_credits,
+            row.credits_must_not_exceed_debits,
+            Side(row.normal_side),
+        )
+        balances.append(
+            AccountBalance(
+                code=row.code,
+                currency=row.currency,
+                kind=row.kind,
+                normal_side=state.normal_side,
+                debits_must_not_exceed_credits=row.debits_must_not_exceed_credits,
+                credits_must_not_exceed_debits=row.credits_must_not_exceed_debits,
+                debits_posted=Money(debits, row.currency),
+                credits_posted=Money(credits, row.currency),
+                balance=Money(state.balance, row.currency),
+                version=version,
+                as_of=as_of,
+            )
+        )
     return balances
 
 
@@ -607,8 +847,10 @@ def account_history(
         if currency is not None:
             accounts = [row for row in accounts if row.currency == currency]
         if not accounts:
-            raise NotFound(f"no account {code}" + (f" in {currency}" if currency else ""),
-                           code="account_not_found")
+            raise NotFound(
+                f"no account {code}" + (f" in {currency}" if currency else ""),
+                code="account_not_found",
+            )
         if len(accounts) > 1:
             raise InvalidInput(
                 f"{code} holds {', '.join(r.currency for r in accounts)}: say which currency",
@@ -616,8 +858,18 @@ def account_history(
             )
         account_id, account_currency = accounts[0]
         query = (
-            select(e.account_version, e.side, e.amount_minor, e.balance_after, e.effective_at,
-                   t.id, t.kind, t.description, t.posted_at, t.references)
+            select(
+                e.account_version,
+                e.side,
+                e.amount_minor,
+                e.balance_after,
+                e.effective_at,
+                t.id,
+                t.kind,
+                t.description,
+                t.posted_at,
+                t.references,
+            )
             .join(models.transactions, t.id == e.transaction_id)
             .where(e.account_id == account_id)
             .order_by(e.account_version.desc())
@@ -628,11 +880,16 @@ def account_history(
         rows = conn.execute(query).all()
     lines = tuple(
         HistoryLine(
-            transaction_id=row.id, kind=row.kind, description=row.description,
-            effective_at=row.effective_at, posted_at=row.posted_at, side=Side(row.side),
+            transaction_id=row.id,
+            kind=row.kind,
+            description=row.description,
+            effective_at=row.effective_at,
+            posted_at=row.posted_at,
+            side=Side(row.side),
             amount=Money(row.amount_minor, account_currency),
             balance_after=Money(row.balance_after, account_currency),
-            account_version=row.account_version, references=row.references,
+            account_version=row.account_version,
+            references=row.references,
         )
         for row in rows[:limit]
     )
@@ -723,9 +980,7 @@ _VERIFY_CHECKS: Final[tuple[tuple[str, str, str], ...]] = (
 breaches_listed_max: Final = 100
 
 
-def verify_ledger(
-    db: Database, *, on_check: Callable[[str], None] | None = None
-) -> VerifyReport:
+def verify_ledger(db: Database, *, on_check: Callable[[str], None] | None = None) -> VerifyReport:
     """Recompute every balance from the entries and check every transaction balances."""
     breaches: list[Breach] = []
     with db.reading() as conn:
@@ -752,9 +1007,10 @@ def verify_ledger(
         }
     for currency, (debits, credits) in trial.items():
         if debits != credits:
-            breaches.append(Breach("trial_balance", currency, f"debits {debits} != credits {credits}"))
+            breaches.append(
+                Breach("trial_balance", currency, f"debits {debits} != credits {credits}")
+            )
     return VerifyReport(counts[0], counts[1], counts[2], trial, tuple(breaches))
-
 
 
 def balances_of(db: Database, keys: Sequence[AccountKey]) -> dict[AccountKey, Money]:

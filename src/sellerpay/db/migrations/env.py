@@ -6,6 +6,8 @@ from alembic import context
 from sqlalchemy import Engine
 
 import sellerpay.access.models
+import sellerpay.events.models
+import sellerpay.sellers.models
 import sellerpay.ledger.models  # noqa: F401  (registers the tables for autogenerate checks)
 from sellerpay.db.types import metadata
 
