@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench-ledger install lock clean
+.PHONY: demo test lint typecheck pytest bench-ledger bench-ingest install lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Sellerpay needs Python 3.11 or newer"'
@@ -31,6 +31,9 @@ pytest: $(STAMP)
 
 bench-ledger: $(STAMP)
 	$(BIN)/sellerpay bench ledger $(BENCH_ARGS)
+
+bench-ingest: $(STAMP)
+	$(BIN)/sellerpay bench ingest $(BENCH_ARGS)
 
 # Refresh the constraints file after changing dependencies in pyproject.toml.
 lock:

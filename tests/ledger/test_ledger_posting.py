@@ -651,12 +651,6 @@ def test_account_row_is_opened_with_the_charts_flags(
     assert (row[0], row[1], bool(row[2]), bool(row[3])) == ("liability", "credit", True, False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(OverflowError, DBAPIError),
-    reason="known bug, left to the lead: totals beyond BIGINT leak a driver error "
-    "(OverflowError on SQLite, DataError on PostgreSQL) instead of a typed refusal",
-)
 def test_credit_that_would_overflow_an_accounts_totals_is_refused_with_a_typed_error(
     db: Database, clock: FixedClock, seller_id: str
 ) -> None:

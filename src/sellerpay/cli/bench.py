@@ -10,20 +10,24 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
-from benchmarks import ledger as bench_ledger
+if TYPE_CHECKING:  # imported when a benchmark runs: `sellerpay --help` needs none of it
+    from benchmarks import ledger as bench_ledger
 
 app = typer.Typer(
     help="Benchmarks: each creates and drops its own database and checks the ledger at its end.",
     no_args_is_help=True,
 )
 console = Console()
+table_width_min = 132
 err_console = Console(stderr=True)
 
 
@@ -57,42 +61,57 @@ def ledger(
     ] = False,
     transfers: Annotated[
         int | None,
-        typer.Option("--transfers", min=1, help="Transfers for the batched, hot and concurrent "
-                     "sections (default 20,000 quick, 200,000 full)."),
+        typer.Option(
+            "--transfers",
+            min=1,
+            help="Transfers for the COPY, batched, hot and concurrent sections "
+            "(default 20,000 quick, 200,000 full; concurrent 40,000 quick).",
+        ),
     ] = None,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", min=1, help="Transfers per batch (default 1,000).")
     ] = None,
     single: Annotated[
         int | None,
-        typer.Option("--single", min=1, help="Single-posted transfers (default 2,000 quick, "
-                     "10,000 full)."),
+        typer.Option(
+            "--single", min=1, help="Single-posted transfers (default 2,000 quick, 10,000 full)."
+        ),
     ] = None,
     writers: Annotated[
         int | None,
-        typer.Option("--writers", min=1, help="Concurrent writer processes (default 4 quick, 8 "
-                     "full)."),
+        typer.Option(
+            "--writers", min=1, help="Concurrent writer processes (default 4 quick, 8 full)."
+        ),
     ] = None,
     postgres_url: Annotated[
         str,
-        typer.Option("--postgres-url", envvar="SELLERPAY_BENCH_POSTGRES_URL", show_envvar=True,
-                     help="Admin URL of a PostgreSQL server: the benchmark creates its own "
-                     "database there and drops it at the end."),
+        typer.Option(
+            "--postgres-url",
+            envvar="SELLERPAY_BENCH_POSTGRES_URL",
+            show_envvar=True,
+            help="Admin URL of a PostgreSQL server: the benchmark creates its own "
+            "database there and drops it at the end.",
+        ),
     ] = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
 ) -> None:
-    """Post balanced transfers through the ledger and compare with a raw COPY of the same rows.
+    """Post transfers through the ledger against a raw COPY of the same rows.
 
-    Sections: (a) raw COPY reference, (b) batched `post_many`, (c) one transaction per
-    transfer, (d) every transfer touching one hot platform account, then concurrent writers
-    (uniform vs hot), then (b) and (c) on embedded SQLite. Exits 1 if a ledger fails its check.
+    (a) COPY into bare tables, the reference; (a2) the same into the ledger
+    tables; (b) batched post_many; (c0) a bare INSERT + COMMIT each;
+    (c) one posting transaction each; (d) (b) with one hot account in all;
+    then writer processes, uniform and hot; then (b) and (c) on SQLite.
+    Every ledger is verified after its section: exit 1 if one is wrong,
+    3 if PostgreSQL is unreachable. The last line is one JSON object.
     """
+    from benchmarks import ledger as bench_ledger
+
     try:
         config = bench_ledger.LedgerBenchConfig.of_size(
             quick=quick, transfers=transfers, batch_size=batch_size, single_transfers=single,
             writers=writers, admin_url=postgres_url,
         )  # fmt: skip
     except ValueError as error:
-        err_console.print(f"[red]error[/] [invalid_input] {error}", highlight=False)
+        err_console.print(f"[red]error[/] \\[invalid_input] {error}", highlight=False)
         raise typer.Exit(2) from error
     _describe(config)
     try:
@@ -102,26 +121,48 @@ def ledger(
         err_console.print(f"[bold red]LEDGER BENCHMARK FAILED[/] {error}", highlight=False)
         sys.stdout.write(json.dumps({"bench": "ledger", "ok": False, "error": str(error)}) + "\n")
         raise typer.Exit(1) from error
+    except psycopg.OperationalError as error:
+        err_console.print(
+            f"[red]error[/] \\[database_unavailable] PostgreSQL at {_shown(postgres_url)}: {error}",
+            highlight=False,
+        )
+        raise typer.Exit(3) from error
     for line in result.verified:
         err_console.print(f"[green]verified[/] {line}", highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, table_width_min)  # a file or pipe: do not wrap
     console.print(_table(result))
     sys.stdout.write(json.dumps(result.summary()) + "\n")  # the last line: one JSON object
     sys.stdout.flush()
 
 
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def _describe(config: bench_ledger.LedgerBenchConfig) -> None:
     err_console.print(
-        f"ledger benchmark ({config.size}): {config.transfers:,} transfers in batches of "
-        f"{config.batch_size:,}, {config.single_transfers:,} single, {config.writers} writers; "
-        f"SQLite {config.sqlite_transfers:,} batched / {config.sqlite_single_transfers:,} single",
+        f"ledger benchmark ({config.size}) on {_shown(config.admin_url)}: "
+        f"{config.transfers:,} transfers in batches of {config.batch_size:,}, "
+        f"{config.single_transfers:,} single, {config.concurrent_transfers:,} by "
+        f"{config.writers} writers; SQLite {config.sqlite_transfers:,} batched, "
+        f"{config.sqlite_single_transfers:,} single",
         highlight=False,
     )
 
 
 def _table(result: bench_ledger.LedgerBenchResult) -> Table:
     table = Table(title=f"ledger benchmark ({result.config.size})")
-    for name in ("section", "size", "seconds", "transfers/s", "reference/s", "ratio", "target",
-                 "backend"):
+    for name in (
+        "section",
+        "size",
+        "seconds",
+        "transfers/s",
+        "reference/s",
+        "ratio",
+        "target",
+        "backend",
+    ):
         table.add_column(name, justify="left" if name in ("section", "backend", "target")
                          else "right")  # fmt: skip
     for row in result.rows():
@@ -136,3 +177,73 @@ def _table(result: bench_ledger.LedgerBenchResult) -> Table:
             row.backend,
         )
     return table
+
+
+@app.command("ingest")
+def ingest(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Small sizes: finishes in well under a minute.")
+    ] = False,
+    events: Annotated[
+        int | None,
+        typer.Option("--events", min=1, help="Events per door (default 2,000 quick, 20,000 full)."),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, help="Events per batch (default 500).")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="HTTP clients at once (default 3).")
+    ] = None,
+    postgres_url: Annotated[
+        str,
+        typer.Option(
+            "--postgres-url",
+            envvar="SELLERPAY_BENCH_POSTGRES_URL",
+            show_envvar=True,
+            help="Admin URL of a PostgreSQL server: the benchmark creates its own "
+            "database there and drops it at the end.",
+        ),
+    ] = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    amqp_url: Annotated[
+        str,
+        typer.Option(
+            "--amqp-url",
+            envvar="SELLERPAY_BENCH_AMQP_URL",
+            show_envvar=True,
+            help="RabbitMQ: the benchmark declares exchanges and queues of its own there and "
+            "deletes them at the end.",
+        ),
+    ] = "amqp://guest:guest@127.0.0.1:5672/%2F",
+) -> None:
+    """Marketplace events through the HTTP door and through RabbitMQ, against the ledger.
+
+    Sections: (a) the ledger's batched posting of the transactions the events become (the
+    reference), (b) the handler in-process, (c) the HTTP door (uvicorn in a subprocess,
+    concurrent clients), (d) the RabbitMQ door (`sellerpay consume` in a subprocess). Each
+    door must apply every event exactly once and give the reference's balances; exits 1 if not.
+    """
+    from benchmarks import ingest as bench_ingest
+
+    try:
+        config = bench_ingest.IngestBenchConfig.of_size(
+            quick=quick, events=events, batch_size=batch_size, concurrency=concurrency,
+            admin_url=postgres_url, amqp_url=amqp_url,
+        )  # fmt: skip
+    except ValueError as error:
+        err_console.print(f"[red]error[/] [invalid_input] {error}", highlight=False)
+        raise typer.Exit(2) from error
+    err_console.print(bench_ingest.describe(config), highlight=False)
+    try:
+        with _progress() as start_task:
+            result = bench_ingest.run(config, start_task=start_task)
+    except bench_ingest.IngestBenchFailed as error:
+        err_console.print(f"[bold red]INGEST BENCHMARK FAILED[/] {error}", highlight=False)
+        sys.stdout.write(json.dumps({"bench": "ingest", "ok": False, "error": str(error)}) + "\n")
+        raise typer.Exit(1) from error
+    for line in result.verified:
+        err_console.print(f"[green]verified[/] {line}", highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, table_width_min)
+    console.print(result.table())
+    sys.stdout.write(json.dumps(result.summary()) + "\n")  # the last line: one JSON object
+    sys.stdout.flush()

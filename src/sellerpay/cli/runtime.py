@@ -8,6 +8,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sellerpay.clock import SystemClock
@@ -33,10 +34,14 @@ def exits_cleanly(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except Unavailable as error:
-            err_console.print(f"[red]error[/] [{error.code}] {error.detail}", highlight=False)
+            err_console.print(
+                f"[red]error[/] {escape(f'[{error.code}] {error.detail}')}", highlight=False
+            )
             raise typer.Exit(3) from error
         except SellerpayError as error:
-            err_console.print(f"[red]error[/] [{error.code}] {error.detail}", highlight=False)
+            err_console.print(
+                f"[red]error[/] {escape(f'[{error.code}] {error.detail}')}", highlight=False
+            )
             raise typer.Exit(2) from error
 
     return wrapper

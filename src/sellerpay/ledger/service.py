@@ -16,7 +16,7 @@ and each account's balance updated once. Errors a caller can get:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -26,7 +26,7 @@ from uuid import UUID
 
 from psycopg import RawCursor
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, and_, bindparam, func, select, text, tuple_
+from sqlalchemy import Connection, and_, bindparam, func, literal, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -37,6 +37,7 @@ from sellerpay.errors import (
     InvalidInput,
     LimitExceeded,
     NotFound,
+    Rejected,
     SellerpayError,
     invariant,
 )
@@ -54,7 +55,7 @@ from sellerpay.ledger.rules import (
     reversal_of,
     validate_transaction,
 )
-from sellerpay.money import Money
+from sellerpay.money import AMOUNT_MINOR_MAX, Money
 
 batch_size_max: Final = 10_000
 page_size_max: Final = 500
@@ -62,8 +63,8 @@ _lookup_chunk_size: Final = 400  # (code, currency) pairs per lookup on SQLite's
 # PostgreSQL, up to this many transactions: plain statements on the driver's cursor and one
 # statement for all the writes (COPY costs two round trips per table; SQLAlchemy's work per
 # statement costs more than the database's at this size). Above it, arrays and COPY win.
-_small_batch_max: Final = 4
-_small_lookup_max: Final = 16 * _small_batch_max  # accounts or keys looked up that way
+_small_batch_max: Final = 8  # measured: ahead up to 8, even at 16, behind at 32
+_small_lookup_max: Final = 64  # accounts looked up with plain parameters, not arrays
 
 AccountKey = tuple[str, str]  # (code, currency)
 
@@ -324,10 +325,12 @@ def _post_prepared(
 ) -> list[PostResult]:
     now = ensure_utc(now)
     keys = sorted({(e.account, e.amount.currency) for p in prepared for e in p.request.entries})
-    locked = _lock_accounts(conn, keys, now=now, dialect=dialect)
+    locked, opened = _lock_accounts(conn, keys, now=now, dialect=dialect)
     existing = _existing_keys(conn, [p.request.idempotency_key for p in prepared], dialect)
     rows = _Rows()
     results = [_decide(p, locked, existing, rows, now) for p in prepared]
+    if opened:
+        _close_unused(conn, locked, opened)
     if rows.transactions:
         changed = [a for a in locked.values() if a.state.version != a.original_version]
         if dialect == "postgresql" and len(rows.transactions) <= _small_batch_max:
@@ -363,7 +366,17 @@ def _decide(
         debit_credit = totals.setdefault((entry.account, entry.amount.currency), [0, 0])
         debit_credit[0 if entry.side is Side.DEBIT else 1] += entry.amount.amount_minor
     for account_key, (debits, credits) in totals.items():
-        breach = flag_breach(locked[account_key].state, debits, credits)
+        state = locked[account_key].state
+        if max(state.debits_posted + debits, state.credits_posted + credits) > AMOUNT_MINOR_MAX:
+            overflow = Rejected(
+                f"{account_key[0]} ({account_key[1]}) totals would exceed {AMOUNT_MINOR_MAX} "
+                "minor units",
+                code="account_totals_max",
+                account=account_key[0],
+                currency=account_key[1],
+            )
+            return PostResult(PostStatus.REJECTED, key, None, overflow)
+        breach = flag_breach(state, debits, credits)
         if breach is not None:
             violation = FlagViolation(
                 f"{account_key[0]} ({account_key[1]}) would break {breach}",
@@ -416,15 +429,29 @@ def _decide(
 
 def _lock_accounts(
     conn: Connection, keys: Sequence[AccountKey], *, now: datetime, dialect: str
-) -> dict[AccountKey, _LockedAccount]:
-    """Open missing accounts (where the chart allows), then lock all of them in id order."""
+) -> tuple[dict[AccountKey, _LockedAccount], list[AccountKey]]:
+    """Open missing accounts (where the chart allows), then lock all of them in id order.
+
+    Returns the locked accounts and the keys that had to be opened for this batch.
+    """
     found = _select_accounts(conn, keys, dialect, lock=True)
     missing = [k for k in keys if k not in found]
     if missing:
         _open_accounts(conn, missing, now=now, dialect=dialect)
         found.update(_select_accounts(conn, missing, dialect, lock=True))
     invariant(len(found) == len(keys), "every account of a batch is opened and locked")
-    return found
+    return found, missing
+
+
+def _close_unused(
+    conn: Connection, locked: dict[AccountKey, _LockedAccount], opened: Sequence[AccountKey]
+) -> None:
+    """Remove the accounts this batch opened but no posted transaction used: a refused
+    transaction leaves nothing behind, not even an empty account."""
+    unused = [locked[k].id for k in opened if locked[k].state.version == 0]
+    if unused:
+        a = models.accounts.c
+        conn.execute(models.accounts.delete().where(a.id.in_(unused), a.version == 0))
 
 
 def _select_accounts(
@@ -443,6 +470,7 @@ def _select_accounts(
         a.normal_side,
     )
     result: dict[AccountKey, _LockedAccount] = {}
+    chunks: list[Iterable[Any]]  # rows with the columns' names as attributes
     if dialect == "postgresql":  # on the driver's cursor: rows are cheaper to read there
         small = len(keys) <= _small_lookup_max
         statement = _accounts_statement(
@@ -511,12 +539,10 @@ def _existing_keys(
     t = models.transactions.c
     columns = (t.idempotency_key, t.id, t.request_hash)
     if dialect == "postgresql":
-        small = len(keys) <= _small_lookup_max
-        rows, _ = _driver_execute(
-            conn,
-            _keys_statement(len(keys) if small else 0),
-            keys if small else [list(keys)],
-            prepare=None if small else False,
+        rows, _ = (
+            _driver_execute(conn, _ONE_KEY_STATEMENT, keys)
+            if len(keys) == 1
+            else _driver_execute(conn, _KEYS_STATEMENT, [list(keys)], prepare=False)
         )
         return {row.idempotency_key: (row.id, row.request_hash) for row in rows}
     result: dict[str, tuple[UUID, str]] = {}
@@ -607,14 +633,17 @@ def _accounts_statement(columns: str, pairs: int, *, lock: bool) -> str:
     )
 
 
-@lru_cache(maxsize=256)
-def _keys_statement(keys: int) -> str:
-    """Transactions by idempotency key: `keys` parameters, or one array when 0."""
-    wanted = f"IN ({_numbered('?', keys, 1)})" if keys else "= ANY($1::text[])"
-    return (
-        "SELECT idempotency_key, id, request_hash FROM ledger_transactions"
-        f" WHERE idempotency_key {wanted}"
-    )
+_ONE_KEY_STATEMENT: Final = (
+    "SELECT idempotency_key, id, request_hash FROM ledger_transactions WHERE idempotency_key = $1"
+)
+# One probe of the unique index per key (LIMIT 1 keeps the planner from making it a join):
+# `= ANY(array)` or `IN (…)` of many keys is planned as a sequential scan while the table is
+# young and unanalyzed, a cost that then grows with every batch posted.
+_KEYS_STATEMENT: Final = (
+    "SELECT t.idempotency_key, t.id, t.request_hash FROM unnest($1::text[]) AS k(key)"
+    " CROSS JOIN LATERAL (SELECT idempotency_key, id, request_hash FROM ledger_transactions"
+    " WHERE idempotency_key = k.key LIMIT 1) AS t"
+)
 
 
 @lru_cache(maxsize=256)
@@ -1026,3 +1055,168 @@ def balances_of(db: Database, keys: Sequence[AccountKey]) -> dict[AccountKey, Mo
                 balance = net if row.normal_side == Side.CREDIT.value else -net
                 found[(row.code, row.currency)] = Money(balance, row.currency)
     return found
+
+
+# --- reading several accounts at once (a seller's balances and balance transactions) ---------
+
+accounts_per_read_max: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """An account's balance now, and the latest effective time of its entries."""
+
+    code: str
+    currency: str
+    balance: Money
+    version: int
+    last_entry_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalPosition:
+    """Where an entry sits in the merged order: effective time, then posting order."""
+
+    effective_at: datetime
+    posted_at: datetime
+    transaction_id: UUID  # UUIDv7: in creation order, which breaks ties of posted_at
+    leg: int
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFilter:
+    """Which entries of which accounts: every currency unless `currency`, every kind unless
+    `kinds`, effective in [`effective_from`, `effective_before`) when given."""
+
+    codes: tuple[str, ...]
+    currency: str | None = None
+    kinds: tuple[str, ...] = ()
+    effective_from: datetime | None = None
+    effective_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalLine:
+    """One entry of one of several accounts, with its transaction's labels and the running
+    balance of its account right after it (in posting order, as `HistoryLine`)."""
+
+    position: JournalPosition
+    account: str
+    kind: str
+    description: str
+    side: Side
+    amount: Money
+    balance_after: Money
+    account_version: int
+    references: Mapping[str, str]
+
+
+def _check_codes(codes: Sequence[str]) -> None:
+    if len(codes) > accounts_per_read_max:
+        raise LimitExceeded(
+            f"at most {accounts_per_read_max} accounts are read at once, got {len(codes)}",
+            code="accounts_per_read_max",
+        )
+
+
+def account_snapshots(db: Database, codes: Sequence[str]) -> list[AccountSnapshot]:
+    """Every currency of the accounts `codes`, in one query; accounts never opened are absent.
+
+    The latest effective time reads each account's entries (no index on `effective_at` yet).
+    """
+    _check_codes(codes)
+    a, e = models.accounts.c, models.entries.c
+    latest = select(func.max(e.effective_at)).where(e.account_id == a.id).scalar_subquery()
+    query = (
+        select(a.code, a.currency, a.debits_posted, a.credits_posted, a.normal_side, a.version)
+        .add_columns(latest.label("last_entry_at"))
+        .where(a.code.in_(codes))
+        .order_by(a.currency, a.code)
+    )
+    with db.reading() as conn:
+        rows = conn.execute(query).all()
+    snapshots = []
+    for row in rows:
+        net = row.credits_posted - row.debits_posted
+        balance = net if row.normal_side == Side.CREDIT.value else -net
+        snapshots.append(
+            AccountSnapshot(
+                row.code, row.currency, Money(balance, row.currency), row.version, row.last_entry_at
+            )
+        )
+    return snapshots
+
+
+def _journal_query(where: JournalFilter, *columns: Any) -> Any:
+    e, a, t = models.entries.c, models.accounts.c, models.transactions.c
+    query = (
+        select(*columns)
+        .select_from(
+            models.entries.join(models.accounts, a.id == e.account_id).join(
+                models.transactions, t.id == e.transaction_id
+            )
+        )
+        .where(a.code.in_(where.codes))
+    )
+    if where.currency is not None:
+        query = query.where(a.currency == where.currency)
+    if where.kinds:
+        query = query.where(t.kind.in_(where.kinds))
+    if where.effective_from is not None:
+        query = query.where(e.effective_at >= ensure_utc(where.effective_from))
+    if where.effective_before is not None:
+        query = query.where(e.effective_at < ensure_utc(where.effective_before))
+    return query
+
+
+def entries_of_accounts(
+    db: Database,
+    where: JournalFilter,
+    *,
+    after: JournalPosition | None = None,
+    newest_first: bool = True,
+    limit: int = 50,
+) -> list[JournalLine]:
+    """The entries of several accounts merged in one order — effective time, then posting order
+    (posted_at, transaction id, leg) — newest or oldest first, starting after `after`."""
+    if not 1 <= limit <= page_size_max:
+        raise InvalidInput(f"limit must be between 1 and {page_size_max}", code="invalid_limit")
+    _check_codes(where.codes)
+    if not where.codes:
+        return []
+    e, a, t = models.entries.c, models.accounts.c, models.transactions.c
+    order = (e.effective_at, t.posted_at, e.transaction_id, e.leg)
+    query = _journal_query(
+        where, *order, a.code, a.currency, t.kind, t.description, t.references
+    ).add_columns(e.side, e.amount_minor, e.balance_after, e.account_version)
+    if after is not None:
+        values = (after.effective_at, after.posted_at, after.transaction_id, after.leg)
+        bound = tuple_(*(literal(v, c.type) for v, c in zip(values, order, strict=True)))
+        query = query.where(tuple_(*order) < bound if newest_first else tuple_(*order) > bound)
+    query = query.order_by(*(c.desc() if newest_first else c.asc() for c in order)).limit(limit)
+    with db.reading() as conn:
+        rows = conn.execute(query).all()
+    return [
+        JournalLine(
+            position=JournalPosition(row.effective_at, row.posted_at, row.transaction_id, row.leg),
+            account=row.code,
+            kind=row.kind,
+            description=row.description,
+            side=Side(row.side),
+            amount=Money(row.amount_minor, row.currency),
+            balance_after=Money(row.balance_after, row.currency),
+            account_version=row.account_version,
+            references=row.references,
+        )
+        for row in rows
+    ]
+
+
+def count_entries_of_accounts(db: Database, where: JournalFilter, *, up_to: int) -> int:
+    """How many entries `where` selects, counting no further than `up_to` (a bounded read)."""
+    _check_codes(where.codes)
+    if not where.codes:
+        return 0
+    selected = _journal_query(where, models.entries.c.leg).limit(up_to).subquery()
+    with db.reading() as conn:
+        return int(conn.execute(select(func.count()).select_from(selected)).scalar_one())
