@@ -20,7 +20,6 @@ from ledger_builders import (
     unique_key,
 )
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from sellerpay.clock import FixedClock
 from sellerpay.db import Database

@@ -310,8 +310,8 @@ class AmqpPublisher:
     `publish` returns only when the broker has confirmed every event; otherwise it raises
     `Unavailable` (`broker_unavailable`, `broker_nacked`), and the relay keeps the events to
     publish again. An event no queue is bound for goes to the alternate exchange's queue
-    `<exchange>.unrouted` (see `declare_events_exchange`), so it neither blocks nor vanishes. Delivery is at least
-    once: subscribers deduplicate by `message_id` (the event id).
+    `<exchange>.unrouted` (see `declare_events_exchange`), so it neither blocks nor vanishes.
+    Delivery is at least once: subscribers deduplicate by `message_id` (the event id).
     """
 
     def __init__(self, amqp_url: str, *, exchange: str = EVENTS_EXCHANGE) -> None:

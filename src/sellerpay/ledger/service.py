@@ -580,9 +580,12 @@ def _insert_rows(conn: Connection, rows: _Rows, dialect: str) -> None:
             raise DBAPIError.instance("COPY", None, error, driver_error) from error
         return
     conn.execute(
-        models.transactions.insert(), [dict(zip(_TXN_COLUMNS, t)) for t in rows.transactions]
+        models.transactions.insert(),
+        [dict(zip(_TXN_COLUMNS, t, strict=True)) for t in rows.transactions],
     )
-    conn.execute(models.entries.insert(), [dict(zip(_ENTRY_COLUMNS, e)) for e in rows.entries])
+    conn.execute(
+        models.entries.insert(), [dict(zip(_ENTRY_COLUMNS, e, strict=True)) for e in rows.entries]
+    )
 
 
 def _driver_execute(
