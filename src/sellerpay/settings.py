@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # events out
     webhook_retry_horizon_hours: int = Field(default=72, ge=1, le=720)
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_allow_http: bool = Field(
+        default=True,
+        description="accept plain http:// webhook URLs (local use); set false in production",
+    )
     amqp_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/%2F")
 
 

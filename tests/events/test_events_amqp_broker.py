@@ -32,7 +32,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from conftest import BACKENDS, DatabaseFactory
+from database_support import BACKENDS, DatabaseFactory
 from sellerpay.clock import FixedClock
 from sellerpay.db import Database
 from sellerpay.errors import Conflict, InvalidInput, Unavailable

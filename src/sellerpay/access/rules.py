@@ -44,7 +44,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     # sellers see their own seller record, balances and accounts only: see `may_act_for_seller`
     Role.SELLER: frozenset(),
     Role.MARKETPLACE: frozenset(
-        {_P.EVENTS_SEND, _P.SELLERS_READ, _P.SELLERS_WRITE, _P.BALANCES_READ}
+        {_P.EVENTS_SEND, _P.SELLERS_READ, _P.SELLERS_WRITE, _P.BALANCES_READ, _P.WEBHOOKS_MANAGE}
     ),
     Role.OPERATOR: _READ_ALL | {_P.EVENTS_REPLAY, _P.SELLERS_WRITE, _P.JOBS_RUN},
     Role.APPROVER: _READ_ALL | {_P.ADJUSTMENTS_APPROVE},

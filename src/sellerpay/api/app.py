@@ -126,4 +126,15 @@ def create_app(*, db: Database | None = None, clock: Clock | None = None) -> Fas
     from sellerpay.ledger.api import router as ledger_router
 
     app.include_router(ledger_router, prefix="/v1/ledger")
+    from sellerpay.settlement.api import router as settlement_router
+
+    app.include_router(settlement_router, prefix="/v1")
+    from sellerpay.events.api import router as webhooks_router
+
+    app.include_router(webhooks_router, prefix="/v1/webhook-endpoints")
+    from sellerpay.balances.api import router as balances_router
+    from sellerpay.sellers.api import router as sellers_router
+
+    app.include_router(sellers_router, prefix="/v1/sellers")
+    app.include_router(balances_router, prefix="/v1/sellers")
     return app

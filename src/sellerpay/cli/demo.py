@@ -1,9 +1,9 @@
-"""`sellerpay demo`: a simulated marketplace's month of money moving through the ledger."""
+"""`sellerpay demo`: a simulated marketplace's month of money coming in, shown as tables."""
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Annotated
 
@@ -15,15 +15,16 @@ from sellerpay.db import Database
 from sellerpay.db.migrate import upgrade
 from sellerpay.ledger.service import balances_of, verify_ledger
 from sellerpay.money import Money
-from sellerpay.simulation.marketplace import BANK, Marketplace, Seller, demo_start
+from sellerpay.simulation.marketplace import Marketplace, Report, Seller, demo_start
 
 _PLATFORM = (
     "platform:psp_clearing",
-    BANK,
-    "platform:payouts_in_transit",
+    "platform:adjustments",
     "platform:refunds_payable",
     "platform:revenue:commission",
+    "platform:revenue:dispute_fees",
 )
+_SELLER_ACCOUNTS = ("pending", "available", "dispute_hold")
 
 
 @exits_cleanly
@@ -33,10 +34,12 @@ def demo(
     seed: Annotated[int, typer.Option(help="The same seed gives the same run.")] = 42,
     out: Annotated[Path, typer.Option(help="Folder for the demo's database.")] = Path("demo-out"),
 ) -> None:
-    """Simulate a marketplace (FR, ES, US, JP sellers) and show the ledger at work."""
+    """Simulate a marketplace (FR, ES, US, JP sellers): orders, refunds and disputes arrive as
+    events, late, duplicated and out of order; fees are taken; funds are released."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "sellerpay-demo.db"
-    path.unlink(missing_ok=True)
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
     db = Database(f"sqlite:///{path.resolve()}")
     upgrade(db)
     market = Marketplace(db, sellers=sellers, seed=seed, start=demo_start())
@@ -45,81 +48,135 @@ def demo(
         f"embedded database {path}"
     )
     started = time.perf_counter()
+    market.open()
     with progress_bar() as progress:
         task = progress.add_task("simulating days", total=days)
-        totals = market.run(days, on_day=lambda _day: progress.advance(task))
+        report = market.run(days, on_day=lambda _day: progress.advance(task))
     seconds = time.perf_counter() - started
     console.print(
-        f"{totals.orders:,} orders, {totals.refunds:,} refunds, {totals.payouts:,} "
-        f"payouts: {totals.transactions:,} ledger transactions in {seconds:.1f} s"
+        f"{report.orders:,} orders, {report.refunds:,} refunds, {report.disputes:,} "
+        f"disputes: {report.events_sent:,} events in {seconds:.1f} s"
     )
-    _sellers_table(market)
-    _seller_sample(market)
-    ok = _platform_table(market) & _verify(db)
+    _events_table(report)
+    balances = _seller_balances(market)
+    _sellers_table(market, balances)
+    _flows_table(market, report)
+    _seller_sample(market, balances)
+    ok = _platform_table(market, balances) & _verify(db)
     if not ok:
         raise typer.Exit(1)
 
 
-def _sellers_table(market: Marketplace) -> None:
-    keys = [
-        (f"seller:{s.id}:{p}", s.currency) for s in market.sellers for p in ("pending", "available")
-    ]
-    balances = balances_of(market.db, keys)
-    rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+def _events_table(report: Report) -> None:
+    table = Table(
+        "sent",
+        "applied",
+        "duplicates",
+        "parked → applied",
+        "still parked",
+        "rejected",
+        title="Marketplace events in (one handler for HTTP and RabbitMQ)",
+    )
+    s = report.statuses
+    table.add_row(
+        f"{report.events_sent:,}",
+        f"{s['applied']:,}",
+        f"{s['duplicate']:,}",
+        f"{report.parked_then_applied:,}",
+        f"{s['parked'] - report.parked_then_applied:,}",
+        f"{s['rejected']:,}",
+    )
+    console.print(table)
+    for code, count in report.rejected_reasons.most_common():
+        console.print(f"  rejected and kept for an operator: {count} {code}")
+
+
+def _seller_balances(market: Marketplace) -> dict[tuple[str, str], Money]:
+    keys = [(f"seller:{s.id}:{p}", s.currency) for s in market.sellers for p in _SELLER_ACCOUNTS]
+    return balances_of(market.db, keys)
+
+
+def _sellers_table(market: Marketplace, balances: dict[tuple[str, str], Money]) -> None:
+    rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for s in market.sellers:
         row = rows[(s.country, s.currency)]
         row["sellers"] += 1
-        for purpose in ("pending", "available"):
+        for purpose in _SELLER_ACCOUNTS:
             row[purpose] += balances[(f"seller:{s.id}:{purpose}", s.currency)].amount_minor
-    table = Table("country", "sellers", "pending", "available", title="Seller balances by country")
+        available = balances[(f"seller:{s.id}:available", s.currency)].amount_minor
+        if available < 0:
+            row["negative"] += 1
+            row["to_recover"] -= available
+    table = Table(
+        "country",
+        "sellers",
+        "pending",
+        "available",
+        "dispute hold",
+        "negative (to recover)",
+        title="Seller balances by country",
+    )
     for (country, currency), row in sorted(rows.items()):
+        money = {k: Money(row[k], currency).format() for k in (*_SELLER_ACCOUNTS, "to_recover")}
         table.add_row(
             country,
             str(row["sellers"]),
-            Money(row["pending"], currency).format(),
-            Money(row["available"], currency).format(),
+            money["pending"],
+            money["available"],
+            money["dispute_hold"],
+            f"{row['negative']} ({money['to_recover']})",
         )
     console.print(table)
-    flows = Table(
-        "currency", "paid by customers", "commission", "refunded", "paid out", title="Money flows"
+
+
+def _flows_table(market: Marketplace, report: Report) -> None:
+    currencies = sorted(report.paid_by_customers)
+    revenue = balances_of(
+        market.db,
+        [
+            (c, cur)
+            for cur in currencies
+            for c in ("platform:revenue:commission", "platform:revenue:dispute_fees")
+        ],
     )
-    t = market.totals
-    for currency in sorted(t.gross):
-        flows.add_row(
-            currency,
-            *(
-                Money(v[currency], currency).format()
-                for v in (t.gross, t.commission, t.refunded, t.paid_out)
-            ),
+    table = Table(
+        "currency",
+        "paid by customers",
+        "fees earned",
+        "dispute fees",
+        "released to available",
+        title="Money flows",
+    )
+    for c in currencies:
+        table.add_row(
+            c,
+            Money(report.paid_by_customers[c], c).format(),
+            revenue[("platform:revenue:commission", c)].format(),
+            revenue[("platform:revenue:dispute_fees", c)].format(),
+            Money(report.released[c], c).format(),
         )
-    console.print(flows)
+    console.print(table)
 
 
-def _seller_sample(market: Marketplace) -> None:
+def _seller_sample(market: Marketplace, balances: dict[tuple[str, str], Money]) -> None:
     """One seller per country, formatted in the seller's own locale."""
     table = Table("seller", "locale", "pending", "available", title="One seller per country")
     first_of_country: dict[str, Seller] = {}
     for seller in market.sellers:
         first_of_country.setdefault(seller.country, seller)
-    sample = list(first_of_country.values())
-    keys = [(f"seller:{s.id}:{p}", s.currency) for s in sample for p in ("pending", "available")]
-    balances = balances_of(market.db, keys)
-    for s in sample:
+    for s in first_of_country.values():
         pending = balances[(f"seller:{s.id}:pending", s.currency)]
         available = balances[(f"seller:{s.id}:available", s.currency)]
         table.add_row(s.id, s.locale, pending.format(s.locale), available.format(s.locale))
     console.print(table)
 
 
-def _platform_table(market: Marketplace) -> bool:
+def _platform_table(market: Marketplace, sellers: dict[tuple[str, str], Money]) -> bool:
     """Platform accounts, and money in = money out (RELIABILITY.md invariant 6) per currency."""
-    currencies = sorted(market.totals.gross)
+    currencies = sorted(market.report.paid_by_customers)
     balances = balances_of(market.db, [(code, c) for code in _PLATFORM for c in currencies])
-    seller_keys = [
-        (f"seller:{s.id}:{p}", s.currency) for s in market.sellers for p in ("pending", "available")
-    ]
-    owed: dict[str, int] = defaultdict(int)
-    for (_, currency), amount in balances_of(market.db, seller_keys).items():
+    owed: Counter[str] = Counter()
+    for (_, currency), amount in sellers.items():
         owed[currency] += amount.amount_minor
     table = Table("account", *currencies, title="Platform accounts")
     for code in _PLATFORM:
@@ -127,16 +184,16 @@ def _platform_table(market: Marketplace) -> bool:
     checks = []
     for c in currencies:
         b = {code: balances[(code, c)].amount_minor for code in _PLATFORM}
-        assets = b["platform:psp_clearing"] + b[BANK]
-        owed_total = owed[c] + b["platform:payouts_in_transit"] + b["platform:refunds_payable"]
-        checks.append(assets == owed_total + b["platform:revenue:commission"])
+        held = b["platform:psp_clearing"] + b["platform:adjustments"]
+        owed_total = owed[c] + b["platform:refunds_payable"]
+        revenue = b["platform:revenue:commission"] + b["platform:revenue:dispute_fees"]
+        checks.append(held == owed_total + revenue)
     table.add_row(
-        "[bold]cash = owed to sellers and customers + revenue[/]",
+        "[bold]cash + expenses = owed to sellers and customers + revenue[/]",
         *("[green]holds[/]" if held else "[red]BROKEN[/]" for held in checks),
     )
-    ok = all(checks)
     console.print(table)
-    return ok
+    return all(checks)
 
 
 def _verify(db: Database) -> bool:

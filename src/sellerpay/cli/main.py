@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from sellerpay.cli import apikey, bench, db, demo, ledger, serve
+from sellerpay.cli import apikey, bench, consume, db, demo, events, jobs, ledger, serve
 from sellerpay.settings import get_settings
 
 app = typer.Typer(
@@ -26,6 +26,9 @@ app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(apikey.app, name="apikey")
 app.add_typer(bench.app, name="bench")
+app.add_typer(events.app, name="events")
+app.add_typer(jobs.app, name="jobs")
+app.command("consume")(consume.consume)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 

@@ -35,12 +35,16 @@ def exits_cleanly(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except Unavailable as error:
             err_console.print(
-                f"[red]error[/] {escape(f'[{error.code}] {error.detail}')}", highlight=False
+                f"[red]error[/] {escape(f'[{error.code}] {error.detail}')}",
+                highlight=False,
+                soft_wrap=True,  # one line, however long: scripts grep it
             )
             raise typer.Exit(3) from error
         except SellerpayError as error:
             err_console.print(
-                f"[red]error[/] {escape(f'[{error.code}] {error.detail}')}", highlight=False
+                f"[red]error[/] {escape(f'[{error.code}] {error.detail}')}",
+                highlight=False,
+                soft_wrap=True,  # one line, however long: scripts grep it
             )
             raise typer.Exit(2) from error
 

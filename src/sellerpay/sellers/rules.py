@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Final
@@ -45,6 +46,27 @@ def check_status_change(current: SellerStatus, new: SellerStatus) -> None:
             current=current.value,
             requested=new.value,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a seller may do now. Provisional: derived from the status alone until onboarding
+    requirements exist; `disabled_reason` says why something is off (None when all is on)."""
+
+    payouts_enabled: bool
+    sales_enabled: bool
+    disabled_reason: str | None
+
+
+def capabilities(status: SellerStatus) -> Capabilities:
+    """Active: all on. Restricted: money in still lands, no payouts. Closed: nothing new."""
+    if status is SellerStatus.ACTIVE:
+        return Capabilities(payouts_enabled=True, sales_enabled=True, disabled_reason=None)
+    if status is SellerStatus.RESTRICTED:
+        return Capabilities(
+            payouts_enabled=False, sales_enabled=True, disabled_reason="seller_restricted"
+        )
+    return Capabilities(payouts_enabled=False, sales_enabled=False, disabled_reason="seller_closed")
 
 
 def check_seller_id(seller_id: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -256,3 +256,16 @@ def list_sellers(
         rows = conn.execute(query).all()
     sellers = [_seller(r) for r in rows[:limit]]
     return sellers, (sellers[-1].id if len(rows) > limit else None)
+
+
+def find_sellers_in(conn: Connection, seller_ids: Sequence[str]) -> dict[str, Seller]:
+    """The sellers among `seller_ids` that exist, by id, read in bulk in the caller's unit of
+    work (money in looks up every seller of a batch of events at once)."""
+    found: dict[str, Seller] = {}
+    wanted = sorted(set(seller_ids))
+    s = models.sellers.c
+    for start in range(0, len(wanted), page_size_max):
+        chunk = wanted[start : start + page_size_max]
+        for row in conn.execute(select(models.sellers).where(s.id.in_(chunk))):
+            found[row.id] = _seller(row)
+    return found

@@ -7,8 +7,9 @@ from sqlalchemy import Engine
 
 import sellerpay.access.models
 import sellerpay.events.models
+import sellerpay.ledger.models
 import sellerpay.sellers.models
-import sellerpay.ledger.models  # noqa: F401  (registers the tables for autogenerate checks)
+import sellerpay.settlement.models  # noqa: F401  (registers the tables for autogenerate checks)
 from sellerpay.db.types import metadata
 
 engine: Engine = context.config.attributes["engine"]

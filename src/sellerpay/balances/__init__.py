@@ -1,0 +1,1 @@
+"""Balances: the read side of a seller's money — balances per currency and balance transactions."""
