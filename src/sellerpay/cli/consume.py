@@ -14,12 +14,14 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
-from sellerpay.cli.runtime import console, err_console, exits_cleanly, open_database, system_clock
-from sellerpay.db import Database
-from sellerpay.db.migrate import current_revision, head_revision
-from sellerpay.errors import Unavailable
+from sellerpay.cli.runtime import (
+    console,
+    exits_cleanly,
+    open_database,
+    require_current_schema,
+    system_clock,
+)
 from sellerpay.events.broker import (
     MARKETPLACE_EXCHANGE,
     MARKETPLACE_QUEUE,
@@ -88,7 +90,7 @@ def consume(
     )
     db = open_database()
     try:
-        _require_current_schema(db)
+        require_current_schema(db)
         clock = system_clock()
         stop = threading.Event()
         consumer = MarketplaceConsumer(
@@ -108,23 +110,6 @@ def consume(
     finally:
         db.dispose()
     console.print(_summary(report), highlight=False, soft_wrap=True)
-
-
-def _require_current_schema(db: Database) -> None:
-    try:
-        revision = current_revision(db)
-    except SQLAlchemyError as error:
-        raise Unavailable(
-            f"cannot read the database: {error}", code="database_unavailable"
-        ) from error
-    if revision != head_revision():
-        err_console.print(
-            f"[red]error[/] the database schema is at {revision or 'nothing'}, not "
-            f"{head_revision()}: run `sellerpay db upgrade` first",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(2)
 
 
 @contextmanager

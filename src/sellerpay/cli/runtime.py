@@ -10,9 +10,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from sellerpay.clock import SystemClock
 from sellerpay.db import Database
+from sellerpay.db.migrate import current_revision, head_revision
 from sellerpay.errors import SellerpayError, Unavailable
 from sellerpay.settings import get_settings
 
@@ -49,6 +51,24 @@ def exits_cleanly(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(2) from error
 
     return wrapper
+
+
+def require_current_schema(db: Database) -> None:
+    """Exit 2 with a clear line unless the schema is at the newest migration; 3 if unreadable."""
+    try:
+        revision = current_revision(db)
+    except SQLAlchemyError as error:
+        raise Unavailable(
+            f"cannot read the database: {error}", code="database_unavailable"
+        ) from error
+    if revision != head_revision():
+        err_console.print(
+            f"[red]error[/] the database schema is at {revision or 'nothing'}, not "
+            f"{head_revision()}: run `sellerpay db upgrade` first",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
 
 
 def open_database() -> Database:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
-from sellerpay.cli.runtime import console, err_console, exits_cleanly, open_database
-from sellerpay.db.migrate import current_revision, head_revision
-from sellerpay.errors import Unavailable
+from sellerpay.cli.runtime import (
+    console,
+    exits_cleanly,
+    open_database,
+    require_current_schema,
+    system_clock,
+)
+from sellerpay.events.service import run_event_loop
+from sellerpay.jobs.scheduler import start_scheduler
 from sellerpay.settings import get_settings
 
 
@@ -19,6 +25,17 @@ def serve(
         str, typer.Option(help="Interface to listen on; 0.0.0.0 to accept remote clients.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")] = 8000,
+    workers: Annotated[
+        bool,
+        typer.Option(
+            help="Embedded mode: also run the jobs (fund release, parked events) and the events "
+            "loop (outbox relay, webhook deliveries) in background threads. Turn off when "
+            "separate processes run them (distributed mode).",
+        ),
+    ] = True,
+    interval_s: Annotated[
+        float, typer.Option(min=0.1, max=3600, help="Seconds between rounds of the workers.")
+    ] = 5.0,
 ) -> None:
     """Serve the HTTP API until interrupted; the database schema must be up to date."""
     import uvicorn  # only this command needs the server
@@ -26,24 +43,28 @@ def serve(
     from sellerpay.api import create_app
 
     db = open_database()
-    try:
-        revision = current_revision(db)
-    except SQLAlchemyError as error:
-        raise Unavailable(
-            f"cannot read the database: {error}", code="database_unavailable"
-        ) from error
-    if revision != head_revision():
-        err_console.print(
-            f"[red]error[/] the database schema is at {revision or 'nothing'}, not "
-            f"{head_revision()}: run `sellerpay db upgrade` first",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(2)
-    console.print(f"Sellerpay API on http://{host}:{port} (docs: http://{host}:{port}/docs)")
+    require_current_schema(db)
+    clock = system_clock()
+    stops: list[threading.Event] = []
+    if workers:
+        _, scheduler_stop = start_scheduler(db, clock, interval_s=interval_s)
+        events_stop = threading.Event()
+        threading.Thread(
+            target=run_event_loop,
+            args=(db, clock, events_stop, interval_s),
+            name="sellerpay-events",
+            daemon=True,
+        ).start()
+        stops += [scheduler_stop, events_stop]
+    console.print(
+        f"Sellerpay API on http://{host}:{port} (docs: http://{host}:{port}/docs)"
+        + ("; embedded workers: release, parked events, outbox relay, webhooks" if workers else "")
+    )
     try:
         uvicorn.run(
             create_app(db=db), host=host, port=port, log_level=get_settings().log_level.lower()
         )
     finally:
+        for stop in stops:
+            stop.set()
         db.dispose()
