@@ -6,8 +6,6 @@ need `balances:read`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 from collections.abc import Iterator, Mapping
@@ -21,6 +19,7 @@ from starlette.responses import Response
 
 from sellerpay.access.rules import Permission
 from sellerpay.api.deps import DatabaseDep, PrincipalDep
+from sellerpay.api.pagination import decode_cursor, encode_cursor
 from sellerpay.api.problems import problem_responses
 from sellerpay.balances import service
 from sellerpay.balances.rules import SellerBalance
@@ -31,7 +30,6 @@ from sellerpay.balances.schemas import (
     SellerBalancePublic,
     SellerBalancesPublic,
 )
-from sellerpay.errors import InvalidInput
 from sellerpay.ledger.schemas import MoneyOut, Rfc3339DateTime
 from sellerpay.ledger.service import JournalPosition
 from sellerpay.money import Money
@@ -44,7 +42,6 @@ router = APIRouter(tags=["balances"])
 CSV_MEDIA_TYPE: Final = "text/csv"
 cursor_length_max: Final = 200
 accept_length_max: Final = 500
-_CURSOR_PREFIX: Final = "v1|"
 _CSV_FLUSH_BYTES: Final = 64 * 1024
 _CSV_REFERENCES: Final = ("order_id", "refund_id", "dispute_id", "adjustment_id", "payout_id")
 CSV_COLUMNS: Final = (
@@ -227,41 +224,30 @@ def _text(value: str) -> str:
 
 
 def _encode_cursor(position: JournalPosition) -> str:
-    text = _CURSOR_PREFIX + "|".join(
-        (
-            position.effective_at.isoformat(),
-            position.posted_at.isoformat(),
-            position.transaction_id.hex,
-            str(position.leg),
-        )
+    return encode_cursor(
+        position.effective_at.isoformat(),
+        position.posted_at.isoformat(),
+        position.transaction_id.hex,
+        str(position.leg),
     )
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _position(parts: list[str]) -> JournalPosition:
+    effective, posted, transaction_hex, leg = parts
+    position = JournalPosition(
+        effective_at=datetime.fromisoformat(effective),
+        posted_at=datetime.fromisoformat(posted),
+        transaction_id=UUID(hex=transaction_hex),
+        leg=int(leg),
+    )
+    if position.effective_at.tzinfo is None or position.posted_at.tzinfo is None:
+        raise ValueError("a cursor's times carry their zone")
+    return position
 
 
 def _decode_cursor(cursor: str | None) -> JournalPosition | None:
     """The position a cursor continues after; `InvalidInput(invalid_cursor)` if not ours."""
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        if not text.startswith(_CURSOR_PREFIX):
-            raise ValueError(text)
-        effective, posted, transaction_hex, leg = text.removeprefix(_CURSOR_PREFIX).split("|")
-        position = JournalPosition(
-            effective_at=datetime.fromisoformat(effective),
-            posted_at=datetime.fromisoformat(posted),
-            transaction_id=UUID(hex=transaction_hex),
-            leg=int(leg),
-        )
-        if position.effective_at.tzinfo is None or position.posted_at.tzinfo is None:
-            raise ValueError(text)
-        return position
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput(
-            "this cursor was not given by this API: pass next_cursor unchanged",
-            code="invalid_cursor",
-            field="query.cursor",
-        ) from None
+    return decode_cursor(cursor, _position)
 
 
 def _balance_public(balance: SellerBalance) -> SellerBalancePublic:

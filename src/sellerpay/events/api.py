@@ -8,8 +8,6 @@ no-store`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from sellerpay.access.rules import Permission
 from sellerpay.api.deps import ClockDep, DatabaseDep, SettingsDep, require
+from sellerpay.api.pagination import decode_cursor, encode_cursor, one_part
 from sellerpay.api.problems import problem_responses
 from sellerpay.errors import InvalidInput
 from sellerpay.events import service
@@ -40,7 +39,6 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["webhooks"], dependencies=[Depends(require(Permission.WEBHOOKS_MANAGE))])
 
-_CURSOR_PREFIX: Final = "v1:"
 _ENDPOINT_ID = re.compile(r"we_[0-9a-f]{32}")
 _DELIVERY_ID = re.compile(r"whd_[0-9a-f]{32}")
 EndpointIdPath = Annotated[
@@ -263,25 +261,19 @@ def _at(prefix: str) -> Iterator[None]:
 
 
 def _encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{last_id}".encode()).decode().rstrip("=")
+    return encode_cursor(last_id)
 
 
 def _decode_cursor(cursor: str | None, id_pattern: re.Pattern[str]) -> str | None:
     """The id a cursor continues from; `InvalidInput(invalid_cursor)` if it is not ours."""
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        text = ""
-    last_id = text.removeprefix(_CURSOR_PREFIX)
-    if not text.startswith(_CURSOR_PREFIX) or not id_pattern.fullmatch(last_id):
-        raise InvalidInput(
-            "this cursor was not given by this API: pass next_cursor unchanged",
-            code="invalid_cursor",
-            field="query.cursor",
-        )
-    return last_id
+
+    def parse(parts: list[str]) -> str:
+        last_id = one_part(parts)
+        if not id_pattern.fullmatch(last_id):
+            raise ValueError(last_id)
+        return last_id
+
+    return decode_cursor(cursor, parse)
 
 
 # --- answers -------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ seller cannot learn which ids exist.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Final
@@ -26,6 +24,7 @@ from sellerpay.api.deps import (
     permission_denied,
     require,
 )
+from sellerpay.api.pagination import decode_cursor, encode_cursor, one_part
 from sellerpay.api.problems import error_problem, problem_responses
 from sellerpay.clock import ensure_utc
 from sellerpay.errors import InvalidInput, LimitExceeded, NotFound
@@ -63,7 +62,6 @@ __all__ = ["router"]
 router = APIRouter(tags=["ledger"])
 
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
-_CURSOR_PREFIX: Final = "v1:"
 _KEY_PATTERN: Final = r"^[\x20-\x7e]+$"
 
 IdempotencyKeyHeader = Annotated[
@@ -350,28 +348,19 @@ def _check_currency(currency: str | None) -> None:
 
 
 def _encode_cursor(before_version: int) -> str:
-    text = f"{_CURSOR_PREFIX}{before_version}".encode()
-    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+    return encode_cursor(str(before_version))
+
+
+def _before_version(parts: list[str]) -> int:
+    digits = one_part(parts)
+    if not digits.isdigit() or int(digits) < 1:
+        raise ValueError(digits)
+    return int(digits)
 
 
 def _decode_cursor(cursor: str | None) -> int | None:
     """The `before_version` of a cursor; `InvalidInput(invalid_cursor)` if it is not ours."""
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        if not text.startswith(_CURSOR_PREFIX):
-            raise ValueError(text)
-        digits = text.removeprefix(_CURSOR_PREFIX)
-        if not digits.isdigit() or int(digits) < 1:
-            raise ValueError(text)
-        return int(digits)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput(
-            "this cursor was not given by this API: pass next_cursor unchanged",
-            code="invalid_cursor",
-            field="query.cursor",
-        ) from None
+    return decode_cursor(cursor, _before_version)
 
 
 # --- authorization -------------------------------------------------------------------------

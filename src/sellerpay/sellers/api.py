@@ -7,8 +7,6 @@ cannot learn which ids exist. Staff roles need `sellers:read` / `sellers:write`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from sellerpay.access.rules import Permission, Principal, Role, can, may_act_for_seller
 from sellerpay.api.deps import ClockDep, DatabaseDep, PrincipalDep, permission_denied, require
+from sellerpay.api.pagination import decode_cursor, encode_cursor, one_part
 from sellerpay.api.problems import problem_responses
 from sellerpay.clock import Clock
 from sellerpay.db import Database
@@ -46,7 +45,6 @@ log = structlog.get_logger(__name__)
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 cursor_length_max: Final = 120
 if_match_length_max: Final = 40
-_CURSOR_PREFIX: Final = "v1:"
 _IF_MATCH: Final = re.compile(r'^(?:"(?P<quoted>[0-9]{1,18})"|(?P<bare>[0-9]{1,18})|\*)$')
 # The request field each validation code of `service.create_seller` is about.
 _FIELD_OF_CODE: Final = {
@@ -301,25 +299,19 @@ def _etag(seller: service.Seller) -> str:
 
 
 def _encode_cursor(after_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{after_id}".encode()).decode().rstrip("=")
+    return encode_cursor(after_id)
+
+
+def _seller_id(parts: list[str]) -> str:
+    after_id = one_part(parts)
+    if SELLER_ID.fullmatch(after_id) is None:
+        raise ValueError(after_id)
+    return after_id
 
 
 def _decode_cursor(cursor: str | None) -> str | None:
     """The seller id a cursor continues after; `InvalidInput(invalid_cursor)` if not ours."""
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        text = ""
-    after_id = text.removeprefix(_CURSOR_PREFIX)
-    if not text.startswith(_CURSOR_PREFIX) or SELLER_ID.fullmatch(after_id) is None:
-        raise InvalidInput(
-            "this cursor was not given by this API: pass next_cursor unchanged",
-            code="invalid_cursor",
-            field="query.cursor",
-        )
-    return after_id
+    return decode_cursor(cursor, _seller_id)
 
 
 def seller_public(seller: service.Seller) -> SellerPublic:

@@ -8,10 +8,8 @@ seller's key, exactly as for an order that does not exist.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -24,6 +22,7 @@ from sellerpay.api.deps import (
     permission_denied,
     require,
 )
+from sellerpay.api.pagination import decode_cursor, encode_cursor, one_part
 from sellerpay.api.problems import problem_body, problem_responses
 from sellerpay.errors import InvalidInput, LimitExceeded, NotFound
 from sellerpay.ledger.schemas import MoneyOut, cursor_length_max
@@ -45,7 +44,6 @@ CursorQuery = Annotated[
     Query(max_length=cursor_length_max, description="`next_cursor` of the previous page"),
 ]
 LimitQuery = Annotated[int, Query(ge=1, le=service.page_size_max)]
-_CURSOR_PREFIX: Final = "v1:"
 
 SendEvents = Annotated[Principal, Depends(require(Permission.EVENTS_SEND))]
 ReadEvents = Annotated[Principal, Depends(require(Permission.EVENTS_READ))]
@@ -281,7 +279,7 @@ def list_fee_plans(
     )
     return schemas.FeePlanPage(
         fee_plans=[_fee_plan_public(p) for p in plans],
-        next_cursor=None if next_after is None else _encode_text(next_after),
+        next_cursor=None if next_after is None else encode_cursor(next_after),
     )
 
 
@@ -356,46 +354,25 @@ def _events_of(root: Any, *, size_max: int) -> list[Any]:
     )
 
 
-def _encode_text(text: str) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{text}".encode()).decode().rstrip("=")
-
-
-def _decode_text(cursor: str) -> str:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        text = ""
-    if not text.startswith(_CURSOR_PREFIX):
-        raise InvalidInput(
-            "this cursor was not given by this API: pass next_cursor unchanged",
-            code="invalid_cursor",
-            field="query.cursor",
-        )
-    return text.removeprefix(_CURSOR_PREFIX)
-
-
 def _encode_cursor(before: tuple[datetime, str]) -> str:
     moment, event_id = before
-    return _encode_text(f"{moment.isoformat()}|{event_id}")
+    return encode_cursor(moment.isoformat(), event_id)
 
 
-def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    moment, _, event_id = _decode_text(cursor).partition("|")
-    try:
-        when = datetime.fromisoformat(moment)
-    except ValueError:
-        when = None
-    if when is None or when.tzinfo is None or not event_id:
-        raise InvalidInput(
-            "this cursor is not one of ours", code="invalid_cursor", field="query.cursor"
-        )
+def _event_position(parts: list[str]) -> tuple[datetime, str]:
+    moment, event_id = parts
+    when = datetime.fromisoformat(moment)
+    if when.tzinfo is None or not event_id:
+        raise ValueError("not a position of an event")
     return when, event_id
 
 
+def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    return decode_cursor(cursor, _event_position)
+
+
 def _decode_plan_cursor(cursor: str | None) -> str | None:
-    return None if cursor is None else _decode_text(cursor)
+    return decode_cursor(cursor, one_part)
 
 
 # --- answers -------------------------------------------------------------------------------
