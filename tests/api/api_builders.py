@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from sqlalchemy import func, select
 
 from sellerpay.db import Database
@@ -134,21 +133,3 @@ def balance_minor(db: Database, code: str, currency: str = "EUR") -> int | None:
     except NotFound:
         return None
     return balance.balance.amount_minor
-
-
-def assert_problem(
-    response: httpx.Response, status: int, code: str, *, field: str | None = None
-) -> dict[str, Any]:
-    """Assert an RFC 9457 answer: status, media type, `code`, `type`, and the field at fault."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM, response.headers
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["code"] == code, body
-    assert body["type"] == f"https://sellerpay.dev/problems/{code}"
-    assert body["instance"] == response.request.url.path
-    assert body["title"] and body["detail"]
-    if field is not None:
-        fields = [body.get("field")] + [e["field"] for e in body.get("errors") or []]
-        assert field in fields, body
-    return body

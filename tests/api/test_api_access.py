@@ -6,17 +6,10 @@ import uuid
 from typing import Any
 
 import pytest
-from api_builders import (
-    Keys,
-    assert_problem,
-    balance_minor,
-    order_paid,
-    pending,
-    transaction_count,
-    unique_key,
-)
+from api_builders import Keys, balance_minor, order_paid, pending, transaction_count, unique_key
 from fastapi.testclient import TestClient
 
+from http_support import assert_problem
 from sellerpay.db import Database
 
 POST_URL = "/v1/ledger/transactions"

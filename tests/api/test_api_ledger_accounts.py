@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_builders import Keys, assert_problem, entry, order_paid, pending, unique_key
+from api_builders import Keys, entry, order_paid, pending, unique_key
 from fastapi.testclient import TestClient
+
+from http_support import assert_problem
 
 URL = "/v1/ledger/accounts"
 

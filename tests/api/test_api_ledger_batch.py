@@ -6,7 +6,6 @@ from typing import Any
 
 from api_builders import (
     Keys,
-    assert_problem,
     balance_minor,
     key_is_stored,
     order_paid,
@@ -17,6 +16,7 @@ from api_builders import (
 )
 from fastapi.testclient import TestClient
 
+from http_support import assert_problem
 from sellerpay.db import Database
 
 URL = "/v1/ledger/transactions/batch"

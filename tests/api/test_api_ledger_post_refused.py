@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from api_builders import (
     Keys,
-    assert_problem,
     available,
     balance_minor,
     entry,
@@ -22,6 +21,7 @@ from api_builders import (
 )
 from fastapi.testclient import TestClient
 
+from http_support import assert_problem
 from sellerpay.db import Database
 
 URL = "/v1/ledger/transactions"

@@ -7,7 +7,6 @@ from typing import Any
 
 from api_builders import (
     Keys,
-    assert_problem,
     balance_minor,
     order_paid,
     pending,
@@ -17,6 +16,7 @@ from api_builders import (
 )
 from fastapi.testclient import TestClient
 
+from http_support import assert_problem
 from sellerpay.clock import FixedClock
 from sellerpay.db import Database
 

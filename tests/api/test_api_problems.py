@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 import structlog
-from api_builders import PROBLEM, Keys, assert_problem, order_paid, unique_key
+from api_builders import PROBLEM, Keys, order_paid, unique_key
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from http_support import assert_problem
 from sellerpay.api import create_app
 from sellerpay.clock import FixedClock
 from sellerpay.db import Database

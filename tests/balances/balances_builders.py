@@ -11,35 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
 from sellerpay.clock import FixedClock
 from sellerpay.db import Database
 from sellerpay.ledger.rules import EntryRequest, Side, TransactionRequest
 from sellerpay.ledger.service import PostStatus, post_many
 from sellerpay.money import Money
 
-PROBLEM = "application/problem+json"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Keys:
-    """Plaintext API keys: one per role, one for `seller_id`, one for `other_seller_id`."""
-
-    marketplace: str
-    operator: str
-    compliance: str
-    finance: str
-    risk: str
-    approver: str
-    admin: str
-    seller: str
-    other_seller: str
-
-    def of(self, who: str) -> dict[str, str]:
-        key: str = getattr(self, who)
-        return {"Authorization": f"Bearer {key}"}
 
 
 def unique(prefix: str) -> str:
@@ -144,20 +122,3 @@ def money(amount_minor: int, currency: str = "EUR") -> dict[str, Any]:
         "exponent": places,
         "amount": f"{amount.to_decimal():.{places}f}",
     }
-
-
-def assert_problem(
-    response: httpx.Response, status: int, code: str, *, field: str | None = None
-) -> dict[str, Any]:
-    """Assert an RFC 9457 answer: status, media type, `code`, `type`, and the field at fault."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM, response.headers
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["code"] == code, body
-    assert body["type"] == f"https://sellerpay.dev/problems/{code}"
-    assert body["title"] and body["detail"]
-    if field is not None:
-        fields = [body.get("field")] + [e["field"] for e in body.get("errors") or []]
-        assert field in fields, body
-    return body

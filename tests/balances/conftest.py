@@ -6,11 +6,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from balances_builders import Keys, SellerLedger
+from balances_builders import SellerLedger
 from fastapi.testclient import TestClient
 
-from sellerpay.access.rules import Role
-from sellerpay.access.service import create_api_key
+from http_support import Keys, role_keys
 from sellerpay.api import create_app
 from sellerpay.clock import FixedClock
 from sellerpay.db import Database
@@ -44,20 +43,4 @@ def client(db: Database, clock: FixedClock) -> Iterator[TestClient]:
 
 @pytest.fixture
 def keys(db: Database, clock: FixedClock, seller_id: str, other_seller_id: str) -> Keys:
-    def key(role: Role, seller: str | None = None) -> str:
-        _, plaintext = create_api_key(
-            db, name=f"test {role.value}", role=role, seller_id=seller, clock=clock
-        )
-        return plaintext
-
-    return Keys(
-        marketplace=key(Role.MARKETPLACE),
-        operator=key(Role.OPERATOR),
-        compliance=key(Role.COMPLIANCE),
-        finance=key(Role.FINANCE),
-        risk=key(Role.RISK),
-        approver=key(Role.APPROVER),
-        admin=key(Role.ADMIN),
-        seller=key(Role.SELLER, seller_id),
-        other_seller=key(Role.SELLER, other_seller_id),
-    )
+    return role_keys(db, clock, seller_id=seller_id, other_seller_id=other_seller_id)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from balances_builders import Keys, SellerLedger, assert_problem
+from balances_builders import SellerLedger
 from fastapi.testclient import TestClient
+
+from http_support import Keys, assert_problem
 
 # (method, path under /v1/sellers/{id}, body, what the seller's own key gets)
 SELLER_ROUTES: list[tuple[str, str, dict[str, Any] | None, int]] = [

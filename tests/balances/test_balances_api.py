@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from balances_builders import T0, Keys, SellerLedger, assert_problem, money
+from balances_builders import T0, SellerLedger, money
 from fastapi.testclient import TestClient
 
+from http_support import Keys, assert_problem
 from sellerpay.balances import service
 from sellerpay.balances.api import prefers_csv
 from sellerpay.db import Database

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from webhook_receiver import running_receiver
 
+from http_support import assert_problem
 from sellerpay.access.rules import Role
 from sellerpay.access.service import create_api_key
 from sellerpay.api import create_app
@@ -61,20 +62,6 @@ def register(client: TestClient, admin: dict[str, str], **fields: Any) -> dict[s
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
-
-
-def assert_problem(
-    response: httpx.Response, status: int, code: str, *, field: str | None = None
-) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    assert body["type"] == f"https://sellerpay.dev/problems/{code}"
-    if field is not None:
-        fields = [body.get("field")] + [e["field"] for e in body.get("errors") or []]
-        assert field in fields, body
-    return body
 
 
 # --- the happy paths -----------------------------------------------------------------------

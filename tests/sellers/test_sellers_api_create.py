@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sellers_builders import Keys, assert_problem, events_about, new_seller_id, seller_body
+from sellers_builders import events_about, new_seller_id, seller_body
 
+from http_support import Keys, assert_problem
 from sellerpay.db import Database
 from sellerpay.errors import NotFound
 from sellerpay.sellers import service

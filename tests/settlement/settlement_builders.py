@@ -237,23 +237,6 @@ def eur(amount_minor: int) -> Money:
 PROBLEM = "application/problem+json"
 
 
-def assert_problem(
-    response: Any, status: int, code: str, *, field: str | None = None
-) -> dict[str, Any]:
-    """Assert an RFC 9457 answer: status, media type, `code`, `type`, and the field at fault."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM, response.headers
-    body: dict[str, Any] = response.json()
-    assert (body["status"], body["code"]) == (status, code), body
-    assert body["type"] == f"https://sellerpay.dev/problems/{code}"
-    assert body["instance"] == response.request.url.path
-    assert body["title"] and body["detail"]
-    if field is not None:
-        fields = [body.get("field")] + [e["field"] for e in body.get("errors") or []]
-        assert field in fields, body
-    return body
-
-
 @dataclass(frozen=True)
 class Keys:
     """Plaintext API keys, by who holds them; `approver_name` is the approver key's name."""

@@ -9,17 +9,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from settlement_builders import (
-    PROBLEM,
-    Keys,
-    adjustment,
-    assert_problem,
-    paid,
-    refunded,
-    seller_balances,
-    unique,
-)
+from settlement_builders import PROBLEM, Keys, adjustment, paid, refunded, seller_balances, unique
 
+from http_support import assert_problem
 from sellerpay.db import Database
 from sellerpay.settings import Settings, get_settings
 

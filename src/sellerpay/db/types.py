@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, MetaData
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(
@@ -17,6 +18,13 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+"""A JSON column: `jsonb` on PostgreSQL, JSON text on SQLite."""
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+"""A 64-bit autoincrementing key (SQLite autoincrements INTEGER primary keys only)."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -15,11 +14,8 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
-from sellerpay.db import UtcDateTime, metadata
-
-_Json = JSON().with_variant(JSONB(), "postgresql")
+from sellerpay.db import JsonDocument, UtcDateTime, metadata
 
 outbox = Table(
     "outbox_events",
@@ -27,7 +23,7 @@ outbox = Table(
     Column("id", Uuid, primary_key=True),  # UUIDv7: ordered by creation
     Column("type", String(64), nullable=False),
     Column("subject", String(120), nullable=False),  # what it is about: sel_…, po_…, ord_…
-    Column("data", _Json, nullable=False),
+    Column("data", JsonDocument, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("relayed_at", UtcDateTime),  # handed to webhooks/broker; NULL = still to relay
     Index(
@@ -44,7 +40,7 @@ webhook_endpoints = Table(
     Column("id", String(40), primary_key=True),  # we_<uuid7 hex>
     Column("url", String(2000), nullable=False),
     Column("description", String(500), nullable=False),
-    Column("event_types", _Json, nullable=False),  # ["*"] or ["seller.created", "dispute.*"]
+    Column("event_types", JsonDocument, nullable=False),  # ["*"] or ["seller.created", "dispute.*"]
     Column("enabled", Boolean, nullable=False),
     # The signing secret must be used as-is to sign, so it cannot be hashed: the database is
     # sensitive (docs/webhooks.md). It is shown once, when created or rotated, never again.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -15,17 +14,13 @@ from sqlalchemy import (
     Table,
     Uuid,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
-from sellerpay.db import UtcDateTime, metadata
-
-_Json = JSON().with_variant(JSONB(), "postgresql")
-_Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+from sellerpay.db import BigId, JsonDocument, UtcDateTime, metadata
 
 accounts = Table(
     "ledger_accounts",
     metadata,
-    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("id", BigId, primary_key=True, autoincrement=True),
     Column("code", String(200), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("kind", String(16), nullable=False),
@@ -35,7 +30,7 @@ accounts = Table(
     Column("debits_posted", BigInteger, nullable=False),
     Column("credits_posted", BigInteger, nullable=False),
     Column("version", BigInteger, nullable=False),
-    Column("metadata", _Json, nullable=False),
+    Column("metadata", JsonDocument, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     CheckConstraint("normal_side IN ('debit', 'credit')", name="normal_side"),
@@ -63,8 +58,8 @@ transactions = Table(
     Column("effective_at", UtcDateTime, nullable=False),
     Column("posted_at", UtcDateTime, nullable=False),
     Column("reverses_id", Uuid, ForeignKey("ledger_transactions.id"), unique=True),
-    Column("references", _Json, nullable=False),
-    Column("metadata", _Json, nullable=False),
+    Column("references", JsonDocument, nullable=False),
+    Column("metadata", JsonDocument, nullable=False),
 )
 
 entries = Table(
@@ -72,7 +67,7 @@ entries = Table(
     metadata,
     Column("transaction_id", Uuid, ForeignKey("ledger_transactions.id"), primary_key=True),
     Column("leg", Integer, primary_key=True),
-    Column("account_id", _Id, ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("account_id", BigId, ForeignKey("ledger_accounts.id"), nullable=False),
     Column("side", String(6), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),

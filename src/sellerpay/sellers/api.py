@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from sellerpay.access.rules import Permission, Principal, Role, can, may_act_for_seller
 from sellerpay.api.deps import ClockDep, DatabaseDep, PrincipalDep, permission_denied, require
+from sellerpay.api.fields import CountryCode
 from sellerpay.api.pagination import decode_cursor, encode_cursor, one_part
 from sellerpay.api.problems import problem_responses
 from sellerpay.clock import Clock
@@ -28,7 +29,6 @@ from sellerpay.sellers import service
 from sellerpay.sellers.rules import SELLER_ID, RiskTier, SellerStatus, capabilities
 from sellerpay.sellers.schemas import (
     CapabilitiesPublic,
-    CountryCode,
     SellerCreate,
     SellerPage,
     SellerPublic,

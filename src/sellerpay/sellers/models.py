@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, String, Table
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, String, Table
 
-from sellerpay.db import UtcDateTime, metadata
-
-_Json = JSON().with_variant(JSONB(), "postgresql")
+from sellerpay.db import JsonDocument, UtcDateTime, metadata
 
 sellers = Table(
     "sellers",
@@ -18,7 +15,7 @@ sellers = Table(
     Column("default_currency", String(3), nullable=False),
     Column("risk_tier", String(16), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("metadata", _Json, nullable=False),
+    Column("metadata", JsonDocument, nullable=False),
     Column("request_hash", String(64), nullable=False),  # of the creating request: idempotency
     Column("version", BigInteger, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),

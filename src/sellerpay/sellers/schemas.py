@@ -7,31 +7,17 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from sellerpay.api.fields import CountryCode, CurrencyCode, SellerId
 from sellerpay.sellers.rules import RiskTier, SellerStatus, legal_name_length_max
 
 metadata_keys_max: Final = 50
 metadata_value_length_max: Final = 500
 seller_id_length_max: Final = 68  # `sel_` and 64 letters or digits
 
-SellerId = Annotated[
-    str,
-    StringConstraints(pattern=r"^sel_[0-9A-Za-z]{1,64}$"),
-    Field(description="`sel_` then 1 to 64 letters or digits", examples=["sel_acme_refurb_42"]),
-]
 LegalName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=legal_name_length_max),
     Field(description="Spaces are collapsed", examples=["Acme Refurb SAS"]),
-]
-CountryCode = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Z]{2}$"),
-    Field(description="ISO 3166-1 alpha-2, upper case", examples=["FR"]),
-]
-CurrencyCode = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Z]{3}$"),
-    Field(description="ISO 4217, upper case", examples=["EUR"]),
 ]
 MetadataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")]
 MetadataText = Annotated[str, StringConstraints(max_length=metadata_value_length_max)]

@@ -4,7 +4,6 @@ refunds, disputes and manual adjustments."""
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     CheckConstraint,
     Column,
@@ -16,11 +15,8 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
-from sellerpay.db import UtcDateTime, metadata
-
-_Json = JSON().with_variant(JSONB(), "postgresql")
+from sellerpay.db import JsonDocument, UtcDateTime, metadata
 
 EVENT_STATUSES = ("applied", "duplicate", "parked", "rejected", "awaiting_approval")
 EVENT_SOURCES = ("http", "amqp", "replay")
@@ -32,7 +28,7 @@ marketplace_events = Table(
     Column("id", String(100), primary_key=True),  # the marketplace's event id
     Column("type", String(64)),  # NULL when the body had no usable type
     Column("occurred_at", UtcDateTime),  # NULL when the body had no valid time
-    Column("body", _Json, nullable=False),  # as received (or a stand-in when too large)
+    Column("body", JsonDocument, nullable=False),  # as received (or a stand-in when too large)
     Column("body_hash", String(64), nullable=False),  # SHA-256 of the canonical body
     Column("source", String(16), nullable=False),
     Column("status", String(24), nullable=False),
@@ -64,7 +60,7 @@ marketplace_event_conflicts = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("event_id", String(100), nullable=False),
-    Column("body", _Json, nullable=False),
+    Column("body", JsonDocument, nullable=False),
     Column("body_hash", String(64), nullable=False),
     Column("source", String(16), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
@@ -80,8 +76,8 @@ fee_plans = Table(
     Column("name", String(100), nullable=False),
     Column("version", Integer, nullable=False),  # 1, 2, … per scope
     Column("effective_from", UtcDateTime, nullable=False),
-    Column("rules", _Json, nullable=False),
-    Column("fixed_fee_per_order", _Json, nullable=False),  # currency -> minor units
+    Column("rules", JsonDocument, nullable=False),
+    Column("fixed_fee_per_order", JsonDocument, nullable=False),  # currency -> minor units
     Column("refund_policy", String(16), nullable=False),
     Column("created_by", String(100), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
@@ -155,7 +151,7 @@ refunds = Table(
     Column("order_id", String(100), nullable=False),
     Column("refund_id", String(100), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
-    Column("by_line", _Json),  # line_id -> minor units; NULL for a refund by amount
+    Column("by_line", JsonDocument),  # line_id -> minor units; NULL for a refund by amount
     Column("seller_minor", BigInteger, nullable=False),
     Column("platform_minor", BigInteger, nullable=False),  # commission given back
     Column("from_pending_minor", BigInteger, nullable=False),

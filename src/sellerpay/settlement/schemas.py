@@ -24,6 +24,8 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
+from sellerpay.api.fields import CountryCode as Market
+from sellerpay.api.fields import CurrencyCode, SellerId
 from sellerpay.ledger.schemas import MoneyOut, Rfc3339DateTime
 from sellerpay.money import AMOUNT_MINOR_MAX
 
@@ -43,19 +45,6 @@ BusinessId = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$"),
     Field(description="1 to 100 letters, digits, `_ . : -`", examples=["ord_1"]),
-]
-SellerId = Annotated[
-    str, StringConstraints(pattern=r"^sel_[0-9A-Za-z]{1,64}$"), Field(examples=["sel_42"])
-]
-CurrencyCode = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Z]{3}$"),
-    Field(description="ISO 4217", examples=["EUR"]),
-]
-Market = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Z]{2}$"),
-    Field(description="ISO 3166 alpha-2 country code", examples=["FR"]),
 ]
 Category = Annotated[
     str,
