@@ -1,4 +1,8 @@
-"""Use cases of access: create, list and revoke API keys; authenticate a presented key."""
+"""Use cases of access: create, list and revoke API keys; authenticate a presented key.
+
+Creating and revoking a key are audited (`api_key.created`, `api_key.revoked`) in the same unit
+of work: `actor` says who did it (`cli:<user>@<host>`, `actor_of(principal)`).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Connection, Row, select
 
 from sellerpay.access import models
 from sellerpay.access.rules import KEY_PREFIX, Principal, Role, hash_secret, split_key
+from sellerpay.audit.rules import system_actor
+from sellerpay.audit.service import record_audit
 from sellerpay.clock import Clock
 from sellerpay.db import Database
 from sellerpay.errors import InvalidInput, NotFound, Unauthenticated
 
 _SELLER_ID = re.compile(r"sel_[0-9A-Za-z]{1,64}")
+_UNNAMED_ACTOR = system_actor("access")  # callers that do not say who acts (tests, scripts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +36,32 @@ class ApiKey:
     created_at: datetime
     revoked_at: datetime | None
 
+    def audited(self) -> dict[str, Any]:
+        """The key as the audit trail records it: never its secret nor the secret's hash."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role.value,
+            "seller_id": self.seller_id,
+            "created_at": self.created_at,
+            "revoked_at": self.revoked_at,
+        }
+
 
 def create_api_key(
-    db: Database, *, name: str, role: Role, seller_id: str | None = None, clock: Clock
+    db: Database,
+    *,
+    name: str,
+    role: Role,
+    seller_id: str | None = None,
+    clock: Clock,
+    actor: str = _UNNAMED_ACTOR,
+    source_ip: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns it and the plaintext, which is shown once and never stored."""
+    """Create a key; returns it and the plaintext, which is shown once and never stored.
+
+    Audited as `api_key.created` by `actor`, in the same transaction as the key.
+    """
     name = name.strip()
     if not 1 <= len(name) <= 100:
         raise InvalidInput("name must be 1 to 100 characters", code="invalid_name")
@@ -58,7 +86,9 @@ def create_api_key(
                 revoked_at=None,
             )
         )
-    return ApiKey(key_id, name, role, seller_id, now, None), f"{KEY_PREFIX}_{key_id}_{secret}"
+        key = ApiKey(key_id, name, role, seller_id, now, None)
+        _audit(conn, "api_key.created", None, key, actor=actor, source_ip=source_ip, at=now)
+    return key, f"{KEY_PREFIX}_{key_id}_{secret}"
 
 
 def authenticate(db: Database, presented: str) -> Principal:
@@ -77,24 +107,65 @@ def authenticate(db: Database, presented: str) -> Principal:
     return Principal(row.id, row.name, Role(row.role), row.seller_id)
 
 
-def revoke_api_key(db: Database, key_id: str, *, clock: Clock) -> ApiKey:
+def revoke_api_key(
+    db: Database,
+    key_id: str,
+    *,
+    clock: Clock,
+    actor: str = _UNNAMED_ACTOR,
+    source_ip: str | None = None,
+) -> ApiKey:
+    """Revoke a key now; revoking a revoked key changes nothing (and is not audited again).
+
+    Audited as `api_key.revoked` by `actor`, in the same transaction as the revocation.
+    """
     k = models.api_keys.c
+    now = clock.now()
     with db.transaction() as conn:
-        conn.execute(
+        row = conn.execute(select(models.api_keys).where(k.id == key_id)).first()
+        if row is None:
+            raise NotFound(f"no API key {key_id}", code="api_key_not_found")
+        changed = conn.execute(
             models.api_keys.update()
             .where(k.id == key_id, k.revoked_at.is_(None))
-            .values(revoked_at=clock.now())
-        )
-        row = conn.execute(select(models.api_keys).where(k.id == key_id)).first()
-    if row is None:
-        raise NotFound(f"no API key {key_id}", code="api_key_not_found")
-    return _api_key(row)
+            .values(revoked_at=now)
+        ).rowcount
+        revoked = _api_key(conn.execute(select(models.api_keys).where(k.id == key_id)).one())
+        if changed:
+            before = _api_key(row)
+            _audit(
+                conn, "api_key.revoked", before, revoked, actor=actor, source_ip=source_ip, at=now
+            )
+    return revoked
 
 
 def list_api_keys(db: Database) -> list[ApiKey]:
     with db.reading() as conn:
         rows = conn.execute(select(models.api_keys).order_by(models.api_keys.c.created_at)).all()
     return [_api_key(row) for row in rows]
+
+
+def _audit(
+    conn: Connection,
+    action: str,
+    before: ApiKey | None,
+    after: ApiKey,
+    *,
+    actor: str,
+    source_ip: str | None,
+    at: datetime,
+) -> None:
+    record_audit(
+        conn,
+        actor=actor,
+        action=action,
+        subject_type="api_key",
+        subject_id=after.id,
+        before=None if before is None else before.audited(),
+        after=after.audited(),
+        source_ip=source_ip,
+        at=at,
+    )
 
 
 def _api_key(row: Row[Any]) -> ApiKey:

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from sellerpay.access.rules import Role
 from sellerpay.access.service import create_api_key, list_api_keys, revoke_api_key
+from sellerpay.cli.audit import cli_actor
 from sellerpay.cli.runtime import console, exits_cleanly, open_database, system_clock
 
 app = typer.Typer(help="API keys for services and people.", no_args_is_help=True)
@@ -23,9 +24,17 @@ def create(
         str | None, typer.Option(help="For role seller: the seller id (sel_…) it is bound to.")
     ] = None,
 ) -> None:
-    """Create an API key and print it once: it is stored hashed and cannot be shown again."""
+    """Create an API key and print it once: it is stored hashed and cannot be shown again.
+
+    Audited as `api_key.created` by `cli:<user>@<host>`.
+    """
     key, plaintext = create_api_key(
-        open_database(), name=name, role=role, seller_id=seller, clock=system_clock()
+        open_database(),
+        name=name,
+        role=role,
+        seller_id=seller,
+        clock=system_clock(),
+        actor=cli_actor(),
     )
     console.print(f"created key [bold]{key.id}[/] ({key.role.value}) for {key.name}")
     console.print("store it now, it will not be shown again:")
@@ -54,6 +63,9 @@ def list_keys() -> None:
 def revoke(
     key_id: Annotated[str, typer.Argument(help="The key id shown by `apikey list`.")],
 ) -> None:
-    """Revoke a key at once; requests carrying it get 401 from then on."""
-    key = revoke_api_key(open_database(), key_id, clock=system_clock())
+    """Revoke a key at once; requests carrying it get 401 from then on.
+
+    Audited as `api_key.revoked` by `cli:<user>@<host>`.
+    """
+    key = revoke_api_key(open_database(), key_id, clock=system_clock(), actor=cli_actor())
     console.print(f"revoked key {key.id} ({key.name})")
