@@ -124,7 +124,9 @@ class BankFile:
     created_at: datetime | None = None
 
 
-TransferState = Literal["accepted", "rejected", "pending", "unknown"]
+# accepted: taken for processing (pain.002 ACCP/ACTC/ACSP); settled: executed, the money left
+# (ACSC, a debit notification, a provider's "paid"); unknown: the bank has no such transfer
+TransferState = Literal["accepted", "settled", "rejected", "pending", "unknown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,22 @@ class TransferStatus:
     state: TransferState
     reason_code: str | None = None  # ISO 20022 external status reason (AC01, AM04, …)
     reason_text: str | None = None
+    # pain.002: the payment information block the bank listed this transfer under
+    payment_information_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStatus:
+    """The bank's word on one batch of a submission (pain.002 payment information status).
+
+    `state` applies to every transfer of the batch (see `BankFile.batches`) not listed in
+    `StatusReport.transfers`; None when the bank gave no batch status or a partial one.
+    """
+
+    payment_information_id: str
+    state: TransferState | None
+    reason_code: str | None = None
+    reason_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +160,7 @@ class StatusReport:
     """A status report (pain.002, NACHA acknowledgment, provider answer) about a submission.
 
     `group_state` applies to every transfer not listed in `transfers` (a group rejection
-    rejects them all).
+    rejects them all) nor covered by a batch status in `batches`.
     """
 
     message_id: str
@@ -151,6 +169,9 @@ class StatusReport:
     group_state: TransferState | None
     transfers: tuple[TransferStatus, ...]
     group_reason_code: str | None = None
+    group_reason_text: str | None = None
+    # batch statuses take precedence over `group_state` for the transfers of their batch
+    batches: tuple[BatchStatus, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
