@@ -26,7 +26,7 @@ from uuid import UUID
 
 from psycopg import RawCursor
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, and_, bindparam, func, literal, select, text, tuple_
+from sqlalchemy import Connection, and_, bindparam, func, literal, select, text, tuple_, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -1223,3 +1223,128 @@ def count_entries_of_accounts(db: Database, where: JournalFilter, *, up_to: int)
     selected = _journal_query(where, models.entries.c.leg).limit(up_to).subquery()
     with db.reading() as conn:
         return int(conn.execute(select(func.count()).select_from(selected)).scalar_one())
+
+
+# --- for payout runs: seller balances in bulk, and the movements since a version -------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """An account's balance (on its normal side) and version, as read or locked."""
+
+    code: str
+    currency: str
+    balance: Money
+    version: int
+
+
+def _state(row: Any) -> AccountState:
+    net = row.credits_posted - row.debits_posted
+    balance = net if row.normal_side == Side.CREDIT.value else -net
+    return AccountState(row.code, row.currency, Money(balance, row.currency), row.version)
+
+
+def nonzero_accounts_in(
+    conn: Connection, *, prefix: str, suffix: str, after: AccountKey | None, limit: int
+) -> list[AccountState]:
+    """Accounts whose code starts with `prefix` and ends with `suffix` and whose balance is not
+    zero, in (code, currency) order after `after`: how a payout run walks every seller's
+    available balance in chunks, on the (code, currency) index."""
+    a = models.accounts.c
+    query = (
+        select(a.code, a.currency, a.debits_posted, a.credits_posted, a.normal_side, a.version)
+        .where(a.code.startswith(prefix, autoescape=True))
+        .where(a.code.endswith(suffix, autoescape=True))
+        .where(a.debits_posted != a.credits_posted)
+        .order_by(a.code, a.currency)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(
+            tuple_(a.code, a.currency) > tuple_(literal(after[0]), literal(after[1]))
+        )
+    return [_state(row) for row in conn.execute(query)]
+
+
+def lock_account_states_in(
+    conn: Connection, keys: Sequence[AccountKey]
+) -> dict[AccountKey, AccountState]:
+    """Lock existing accounts (id order, so concurrent lockers never deadlock) and read them.
+
+    A payout reads a balance and debits it in one unit of work: holding the lock means no
+    refund slips in between. Accounts never opened are absent from the result.
+    """
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    found: dict[AccountKey, AccountState] = {}
+    for start in range(0, len(keys), _lookup_chunk_size):
+        chunk = keys[start : start + _lookup_chunk_size]
+        for key, locked in _select_accounts(conn, chunk, dialect, lock=True).items():
+            s = locked.state
+            found[key] = AccountState(key[0], key[1], Money(s.balance, key[1]), s.version)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class VersionedEntry:
+    """One entry of an account with the version it produced (the account's own order)."""
+
+    code: str
+    currency: str
+    account_version: int
+    transaction_id: UUID
+    kind: str
+    side: Side
+    amount: Money
+    references: Mapping[str, str]
+
+
+def entries_after_versions_in(
+    conn: Connection, after: Mapping[AccountKey, int]
+) -> dict[AccountKey, list[VersionedEntry]]:
+    """For each account, its entries with a version above the given one, in version order.
+
+    Each account is one range read of the (account_id, account_version) index, so the cost is
+    the number of new entries, never the length of an account's history.
+    """
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    e, t = models.entries.c, models.transactions.c
+    found: dict[AccountKey, list[VersionedEntry]] = {key: [] for key in after}
+    keys = list(after)
+    step = 200  # branches per UNION ALL: two binds each, far below SQLite's bind limit
+    for start in range(0, len(keys), step):
+        chunk = keys[start : start + step]
+        ids = {k: acc.id for k, acc in _select_accounts(conn, chunk, dialect, lock=False).items()}
+        branches = [
+            select(
+                literal(index).label("key_index"),
+                e.account_version,
+                e.transaction_id,
+                e.side,
+                e.amount_minor,
+            ).where(e.account_id == ids[key], e.account_version > after[key])
+            for index, key in enumerate(chunk)
+            if key in ids
+        ]
+        if not branches:
+            continue
+        moves = union_all(*branches).subquery()
+        query = (
+            select(moves, t.kind, t.references)
+            .join(models.transactions, t.id == moves.c.transaction_id)
+            .order_by(moves.c.key_index, moves.c.account_version)
+        )
+        for row in conn.execute(query):
+            code, currency = chunk[row.key_index]
+            found[(code, currency)].append(
+                VersionedEntry(
+                    code,
+                    currency,
+                    row.account_version,
+                    row.transaction_id,
+                    row.kind,
+                    Side(row.side),
+                    Money(row.amount_minor, currency),
+                    row.references,
+                )
+            )
+    return found
