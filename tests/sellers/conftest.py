@@ -12,6 +12,14 @@ from http_support import Keys, role_keys
 from sellerpay.api import create_app
 from sellerpay.clock import FixedClock
 from sellerpay.db import Database
+from sellerpay.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def _capabilities_from_status_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about seller records: capabilities follow the status alone here
+    (onboarding requirements have their own tests in tests/onboarding)."""
+    monkeypatch.setattr(get_settings(), "onboarding_required", False)
 
 
 @pytest.fixture

@@ -25,8 +25,9 @@ from sellerpay.clock import Clock
 from sellerpay.db import Database
 from sellerpay.errors import InvalidInput, NotFound
 from sellerpay.ledger.rules import idempotency_key_length_max
+from sellerpay.onboarding import service as onboarding_service
 from sellerpay.sellers import service
-from sellerpay.sellers.rules import SELLER_ID, RiskTier, SellerStatus, capabilities
+from sellerpay.sellers.rules import SELLER_ID, Capabilities, RiskTier, SellerStatus, capabilities
 from sellerpay.sellers.schemas import (
     CapabilitiesPublic,
     SellerCreate,
@@ -123,7 +124,7 @@ def create_seller(
     if not created:
         response.status_code = 200
         response.headers[REPLAYED_HEADER] = "true"
-    return seller_public(seller)
+    return seller_public(seller, _capabilities(db, [seller], clock).get(seller.id))
 
 
 @router.get(
@@ -135,6 +136,7 @@ def create_seller(
 )
 def list_sellers(
     db: DatabaseDep,
+    clock: ClockDep,
     country: Annotated[CountryCode | None, Query()] = None,
     status: SellerStatus | None = None,
     risk_tier: RiskTier | None = None,
@@ -153,8 +155,9 @@ def list_sellers(
         after_id=_decode_cursor(cursor),
         limit=limit,
     )
+    allowed = _capabilities(db, sellers, clock)
     return SellerPage(
-        sellers=[seller_public(s) for s in sellers],
+        sellers=[seller_public(s, allowed.get(s.id)) for s in sellers],
         next_cursor=None if last_id is None else _encode_cursor(last_id),
     )
 
@@ -166,13 +169,18 @@ def list_sellers(
     summary="Read a seller",
 )
 def get_seller(
-    seller_id: SellerIdPath, principal: PrincipalDep, db: DatabaseDep, response: Response
+    seller_id: SellerIdPath,
+    principal: PrincipalDep,
+    db: DatabaseDep,
+    clock: ClockDep,
+    response: Response,
 ) -> SellerPublic:
-    """The seller, with its `ETag` (its version). A seller's key reads only its own seller."""
+    """The seller, with its `ETag` (its version) and its capabilities (from onboarding). A
+    seller's key reads only its own seller."""
     authorize_for_seller(principal, seller_id, Permission.SELLERS_READ)
     seller = _get(db, seller_id)
     response.headers["ETag"] = _etag(seller)
-    return seller_public(seller)
+    return seller_public(seller, _capabilities(db, [seller], clock).get(seller.id))
 
 
 @router.patch(
@@ -222,7 +230,7 @@ def update_seller(
             clock=clock,
         )
     response.headers["ETag"] = _etag(seller)
-    return seller_public(seller)
+    return seller_public(seller, _capabilities(db, [seller], clock).get(seller.id))
 
 
 # --- authorization -------------------------------------------------------------------------
@@ -314,8 +322,16 @@ def _decode_cursor(cursor: str | None) -> str | None:
     return decode_cursor(cursor, _seller_id)
 
 
-def seller_public(seller: service.Seller) -> SellerPublic:
-    allowed = capabilities(seller.status)
+def _capabilities(
+    db: Database, sellers: list[service.Seller], clock: Clock
+) -> dict[str, Capabilities]:
+    """What each seller may do now, as onboarding derives it (requirements, sanctions, status)."""
+    return onboarding_service.seller_capabilities(db, [s.id for s in sellers], now=clock.now())
+
+
+def seller_public(seller: service.Seller, allowed: Capabilities | None = None) -> SellerPublic:
+    """The seller as the API shows it; `allowed` defaults to what its status alone allows."""
+    allowed = allowed or capabilities(seller.status)
     return SellerPublic(
         id=seller.id,
         legal_name=seller.legal_name,
