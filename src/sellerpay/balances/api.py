@@ -22,7 +22,7 @@ from sellerpay.api.deps import DatabaseDep, PrincipalDep
 from sellerpay.api.pagination import decode_cursor, encode_cursor
 from sellerpay.api.problems import problem_responses
 from sellerpay.balances import service
-from sellerpay.balances.rules import SellerBalance
+from sellerpay.balances.rules import SellerBalance, spreadsheet_safe
 from sellerpay.balances.schemas import (
     BalanceTransactionPage,
     BalanceTransactionPublic,
@@ -49,7 +49,6 @@ CSV_COLUMNS: Final = (
     "amount", "amount_minor", "balance_after", "balance_after_minor",
     *_CSV_REFERENCES, "description", "transaction_id",
 )  # fmt: skip
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 CurrencyQuery = Annotated[
     str | None, Query(min_length=3, max_length=3, description="ISO 4217 code, e.g. EUR")
@@ -205,19 +204,14 @@ def _csv_row(movement: service.BalanceTransaction) -> list[str]:
         str(movement.amount.amount_minor),
         _decimal(movement.balance_after),
         str(movement.balance_after.amount_minor),
-        *(_text(references.get(name, "")) for name in _CSV_REFERENCES),
-        _text(movement.description),
+        *(spreadsheet_safe(references.get(name, "")) for name in _CSV_REFERENCES),
+        spreadsheet_safe(movement.description),
         str(movement.transaction_id),
     ]
 
 
 def _decimal(money: Money) -> str:
     return MoneyOut.of(money).amount
-
-
-def _text(value: str) -> str:
-    """Keep a spreadsheet from running text as a formula (CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 # --- cursors and answers -------------------------------------------------------------------

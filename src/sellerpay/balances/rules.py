@@ -155,3 +155,12 @@ def seller_balance(
         negative_to_recover=negative_to_recover(available),
         last_movement_at=last_movement_at,
     )
+
+
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Keep a spreadsheet from running text as a formula (CSV injection): a cell starting with
+    = + - @ tab or CR gets a leading apostrophe."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
