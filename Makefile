@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench-ledger bench-ingest install lock clean
+.PHONY: demo test lint typecheck pytest bench-ledger bench-ingest bench-payout-run bench-reconcile install lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Sellerpay needs Python 3.11 or newer"'
@@ -34,6 +34,12 @@ bench-ledger: $(STAMP)
 
 bench-ingest: $(STAMP)
 	$(BIN)/sellerpay bench ingest $(BENCH_ARGS)
+
+bench-payout-run: $(STAMP)
+	$(BIN)/sellerpay bench payout-run $(BENCH_ARGS)
+
+bench-reconcile: $(STAMP)
+	$(BIN)/sellerpay bench reconcile $(BENCH_ARGS)
 
 # Refresh the constraints file after changing dependencies in pyproject.toml.
 lock:

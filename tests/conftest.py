@@ -35,9 +35,14 @@ def db(request: pytest.FixtureRequest, database_factory: DatabaseFactory) -> Dat
 
 
 @pytest.fixture(params=BACKENDS)
-def fresh_db(request: pytest.FixtureRequest, database_factory: DatabaseFactory) -> Database:
-    """A new, empty, migrated database for one test (for tests that look at the whole ledger)."""
-    return database_factory.create(request.param)
+def fresh_db(
+    request: pytest.FixtureRequest, database_factory: DatabaseFactory
+) -> Iterator[Database]:
+    """A new, empty, migrated database for one test (for tests that look at the whole ledger),
+    dropped when the test ends."""
+    db = database_factory.create(request.param)
+    yield db
+    database_factory.discard(db)
 
 
 @pytest.fixture

@@ -49,9 +49,11 @@ class DatabaseFactory:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._cleanups: list[Callable[[], None]] = []
+        self._own: dict[int, list[Callable[[], None]]] = {}
 
     def create(self, backend: str, *, migrate: bool = True) -> Database:
         name = f"sellerpay_test_{uuid.uuid4().hex[:12]}"
+        own: list[Callable[[], None]] = []
         if backend == "sqlite":
             db = Database(f"sqlite:///{self.directory / name}.db")
         else:
@@ -60,11 +62,20 @@ class DatabaseFactory:
                 conn.execute(f'CREATE DATABASE "{name}"')
             url = make_url(admin).set(database=name).render_as_string(hide_password=False)
             db = Database(url, pool_size=4)
-            self._cleanups.append(lambda: _drop_pg(admin, name))
-        self._cleanups.append(db.dispose)
+            own.append(lambda: _drop_pg(admin, name))
+        own.append(db.dispose)
+        self._own[id(db)] = own
+        self._cleanups.extend(own)
         if migrate:
             upgrade(db)
         return db
+
+    def discard(self, db: Database) -> None:
+        """Dispose of `db` and drop it now (a test's own database): its connections must not
+        stay open until the session ends, or PostgreSQL runs out of connection slots."""
+        for cleanup in reversed(self._own.pop(id(db), [])):
+            self._cleanups.remove(cleanup)
+            cleanup()
 
     def close(self) -> None:
         for cleanup in reversed(self._cleanups):

@@ -7,41 +7,10 @@ from typing import Any
 import pytest
 from api_builders import PROBLEM
 from fastapi.testclient import TestClient
+from role_matrix import MATRIX
 
-ROUTES = {
-    ("get", "/health"),
-    ("post", "/v1/ledger/transactions"),
-    ("post", "/v1/ledger/transactions/batch"),
-    ("get", "/v1/ledger/transactions/{transaction_id}"),
-    ("post", "/v1/ledger/transactions/{transaction_id}/reverse"),
-    ("get", "/v1/ledger/accounts/{code}"),
-    ("get", "/v1/ledger/accounts/{code}/entries"),
-    ("post", "/v1/webhook-endpoints"),
-    ("get", "/v1/webhook-endpoints"),
-    ("get", "/v1/webhook-endpoints/{endpoint_id}"),
-    ("patch", "/v1/webhook-endpoints/{endpoint_id}"),
-    ("delete", "/v1/webhook-endpoints/{endpoint_id}"),
-    ("post", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
-    ("get", "/v1/webhook-endpoints/{endpoint_id}/deliveries"),
-    ("get", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}"),
-    ("post", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry"),
-    ("post", "/v1/marketplace/events"),
-    ("get", "/v1/marketplace/events"),
-    ("get", "/v1/marketplace/events/{event_id}"),
-    ("post", "/v1/marketplace/events/{event_id}/replay"),
-    ("post", "/v1/marketplace/adjustments/{adjustment_id}/approve"),
-    ("post", "/v1/marketplace/adjustments/{adjustment_id}/reject"),
-    ("post", "/v1/fee-plans"),
-    ("get", "/v1/fee-plans"),
-    ("get", "/v1/fee-plans/{fee_plan_id}"),
-    ("get", "/v1/orders/{order_id}"),
-    ("post", "/v1/sellers"),
-    ("get", "/v1/sellers"),
-    ("get", "/v1/sellers/{seller_id}"),
-    ("patch", "/v1/sellers/{seller_id}"),
-    ("get", "/v1/sellers/{seller_id}/balance"),
-    ("get", "/v1/sellers/{seller_id}/balance-transactions"),
-}
+# every served route, each with who may call it: tests/api/role_matrix.py (one list, not two)
+ROUTES = {(method.lower(), path) for method, path in MATRIX}
 
 
 @pytest.fixture

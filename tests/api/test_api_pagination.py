@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 from sellerpay.api.pagination import decode_cursor, encode_cursor, one_part
 from sellerpay.errors import InvalidInput
 
-parts = st.lists(st.text(st.characters(blacklist_characters="|"), min_size=1), min_size=1)
+# positions are ids and times read from the database: text without lone surrogates (which no
+# UTF-8 store holds)
+parts = st.lists(
+    st.text(st.characters(blacklist_characters="|", blacklist_categories=("Cs",)), min_size=1),
+    min_size=1,
+)
 
 
 @given(parts)

@@ -34,23 +34,98 @@ class Permission(StrEnum):
     ADJUSTMENTS_APPROVE = "adjustments:approve"  # the second person on a large adjustment
     WEBHOOKS_MANAGE = "webhooks:manage"
     JOBS_RUN = "jobs:run"
+    AUDIT_READ = "audit:read"  # the audit trail: who did what, when, from where
+    PAYOUTS_READ = "payouts:read"  # any seller's payouts, runs and skips
+    PAYOUTS_CREATE = "payouts:create"  # on-demand payouts for any seller; manual payouts
+    PAYOUTS_APPROVE = "payouts:approve"  # the second person on a payout
+    PAYOUTS_RUN = "payouts:run"  # start payout runs, submit to banks, import bank reports
+    PAYOUT_SCHEDULES_WRITE = "payout_schedules:write"
+    BANK_ACCOUNTS_READ = "bank_accounts:read"  # any seller's bank accounts, masked
+    BANK_ACCOUNTS_WRITE = "bank_accounts:write"  # add, make default, disable for any seller
+    BANK_ACCOUNTS_RELEASE_HOLD = "bank_accounts:release_hold"  # end a cool-down early
+    ONBOARDING_READ = "onboarding:read"  # any seller's onboarding profile, persons, documents
+    ONBOARDING_WRITE = "onboarding:write"  # submit onboarding data for any seller
+    DOCUMENTS_REVIEW = "documents:review"  # read uploaded documents, approve or reject them
+    COMPLIANCE_REVIEW = "compliance:review"  # the compliance queue; verification decisions
+    RECONCILIATION_READ = "reconciliation:read"  # statements, matches, the exceptions queue
+    RECONCILIATION_WRITE = "reconciliation:write"  # import statements; work exceptions
+    RECONCILIATION_APPROVE = "reconciliation:approve"  # the second person on a write-off
+    SCREENING_READ = "screening:read"  # sanctions list versions and the potential matches
+    SCREENING_DECIDE = "screening:decide"  # confirm or clear a potential sanctions match
+    SCREENING_LISTS = "screening:lists"  # load a new version of a sanctions list
+    REPORTS_READ = "reports:read"  # finance reports: cash, liabilities, revenue, trial balance
 
 
 _P = Permission
 _READ_ALL = frozenset(
-    {_P.LEDGER_READ, _P.SELLERS_READ, _P.BALANCES_READ, _P.EVENTS_READ, _P.FEE_PLANS_READ}
+    {
+        _P.LEDGER_READ,
+        _P.SELLERS_READ,
+        _P.BALANCES_READ,
+        _P.EVENTS_READ,
+        _P.FEE_PLANS_READ,
+        _P.BANK_ACCOUNTS_READ,
+    }
 )
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     # sellers see their own seller record, balances and accounts only: see `may_act_for_seller`
     Role.SELLER: frozenset(),
     Role.MARKETPLACE: frozenset(
-        {_P.EVENTS_SEND, _P.SELLERS_READ, _P.SELLERS_WRITE, _P.BALANCES_READ, _P.WEBHOOKS_MANAGE}
+        {
+            _P.EVENTS_SEND,
+            _P.SELLERS_READ,
+            _P.SELLERS_WRITE,
+            _P.BALANCES_READ,
+            _P.WEBHOOKS_MANAGE,
+            _P.PAYOUTS_READ,
+            _P.BANK_ACCOUNTS_READ,
+            _P.BANK_ACCOUNTS_WRITE,
+            _P.ONBOARDING_READ,
+            _P.ONBOARDING_WRITE,  # the marketplace submits onboarding on its sellers' behalf
+        }
     ),
-    Role.OPERATOR: _READ_ALL | {_P.EVENTS_REPLAY, _P.SELLERS_WRITE, _P.JOBS_RUN},
-    Role.APPROVER: _READ_ALL | {_P.ADJUSTMENTS_APPROVE},
-    Role.COMPLIANCE: frozenset({_P.SELLERS_READ, _P.SELLERS_WRITE}),
-    Role.RISK: _READ_ALL,
-    Role.FINANCE: _READ_ALL | {_P.LEDGER_POST, _P.LEDGER_REVERSE, _P.FEE_PLANS_WRITE},
+    Role.OPERATOR: _READ_ALL
+    | {
+        _P.EVENTS_REPLAY,
+        _P.SELLERS_WRITE,
+        _P.JOBS_RUN,
+        _P.PAYOUTS_READ,
+        _P.PAYOUTS_CREATE,
+        _P.PAYOUTS_RUN,
+        _P.PAYOUT_SCHEDULES_WRITE,
+        _P.ONBOARDING_READ,
+    },
+    Role.APPROVER: _READ_ALL
+    | {
+        _P.RECONCILIATION_READ,
+        _P.RECONCILIATION_APPROVE,
+        _P.ADJUSTMENTS_APPROVE,
+        _P.AUDIT_READ,
+        _P.PAYOUTS_READ,
+        _P.PAYOUTS_APPROVE,
+        _P.BANK_ACCOUNTS_RELEASE_HOLD,
+    },
+    Role.COMPLIANCE: frozenset(
+        {
+            _P.SELLERS_READ,
+            _P.SELLERS_WRITE,
+            _P.AUDIT_READ,
+            _P.BANK_ACCOUNTS_READ,
+            _P.BANK_ACCOUNTS_WRITE,
+            _P.ONBOARDING_READ,
+            _P.ONBOARDING_WRITE,
+            _P.DOCUMENTS_REVIEW,
+            _P.COMPLIANCE_REVIEW,
+            _P.SCREENING_READ,
+            _P.SCREENING_DECIDE,
+            _P.SCREENING_LISTS,
+        }
+    ),
+    Role.RISK: _READ_ALL | {_P.PAYOUTS_READ, _P.ONBOARDING_READ},
+    Role.FINANCE: _READ_ALL
+    | {_P.LEDGER_POST, _P.LEDGER_REVERSE, _P.FEE_PLANS_WRITE, _P.AUDIT_READ, _P.PAYOUTS_READ}
+    | {_P.RECONCILIATION_READ, _P.RECONCILIATION_WRITE, _P.RECONCILIATION_APPROVE}
+    | {_P.REPORTS_READ},
     Role.ADMIN: frozenset(Permission),
 }
 

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sellerpay import __version__
-from sellerpay.api import health
+from sellerpay.api import health, metrics
 from sellerpay.api.problems import (
     FieldProblem,
     Problem,
@@ -23,6 +23,7 @@ from sellerpay.api.problems import (
 )
 from sellerpay.clock import Clock, SystemClock
 from sellerpay.db import Database
+from sellerpay.observability import RequestIdMiddleware
 from sellerpay.settings import get_settings
 
 request_body_bytes_max: Final = 32 * 1024 * 1024
@@ -117,10 +118,12 @@ def create_app(*, db: Database | None = None, clock: Clock | None = None) -> Fas
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, bytes_max=request_body_bytes_max)
+    app.add_middleware(RequestIdMiddleware)
     app.state.db = database
     app.state.clock = clock or SystemClock()
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     # Imported here, not at the top: the contexts' routers import `sellerpay.api.deps`, so a
     # top-level import would make `import sellerpay.ledger.api` circular.
     from sellerpay.ledger.api import router as ledger_router
@@ -137,4 +140,31 @@ def create_app(*, db: Database | None = None, clock: Clock | None = None) -> Fas
 
     app.include_router(sellers_router, prefix="/v1/sellers")
     app.include_router(balances_router, prefix="/v1/sellers")
+    from sellerpay.onboarding.api import compliance_router
+    from sellerpay.onboarding.api import router as onboarding_router
+
+    app.include_router(onboarding_router, prefix="/v1/sellers")
+    app.include_router(compliance_router, prefix="/v1/compliance")
+    from sellerpay.audit.api import router as audit_router
+
+    app.include_router(audit_router, prefix="/v1/audit")
+    from sellerpay.bankaccounts.api import router as bank_accounts_router
+
+    app.include_router(bank_accounts_router, prefix="/v1")
+    from sellerpay.reconciliation.api import router as reconciliation_router
+
+    app.include_router(reconciliation_router, prefix="/v1/reconciliation")
+    from sellerpay.payouts.api import router as payouts_router
+    from sellerpay.payouts.api import runs_router as payout_runs_router
+    from sellerpay.payouts.api import seller_router as seller_payouts_router
+
+    app.include_router(payouts_router, prefix="/v1/payouts")
+    app.include_router(payout_runs_router, prefix="/v1/payout-runs")
+    app.include_router(seller_payouts_router, prefix="/v1/sellers")
+    from sellerpay.screening.api import router as screening_router
+
+    app.include_router(screening_router, prefix="/v1/screening")
+    from sellerpay.reporting.api import router as reporting_router
+
+    app.include_router(reporting_router, prefix="/v1")
     return app

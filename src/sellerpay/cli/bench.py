@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import psycopg
@@ -245,5 +246,173 @@ def ingest(
     if not console.is_terminal:
         console.width = max(console.width, table_width_min)
     console.print(result.table())
+    sys.stdout.write(json.dumps(result.summary()) + "\n")  # the last line: one JSON object
+    sys.stdout.flush()
+
+
+@app.command("reconcile")
+def reconcile(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Small sizes: finishes in well under a minute.")
+    ] = False,
+    lines: Annotated[
+        int | None,
+        typer.Option(
+            "--lines", min=100, help="Lines matched (default 100,000 quick, 1,000,000 full)."
+        ),
+    ] = None,
+    import_lines: Annotated[
+        int | None,
+        typer.Option(
+            "--import-lines",
+            min=100,
+            help="Lines of the imported statement (default 20,000 quick, 100,000 full).",
+        ),
+    ] = None,
+    postgres_url: Annotated[
+        str,
+        typer.Option(
+            "--postgres-url",
+            envvar="SELLERPAY_BENCH_POSTGRES_URL",
+            show_envvar=True,
+            help="Admin URL of a PostgreSQL server: the benchmark creates its own "
+            "database there and drops it at the end.",
+        ),
+    ] = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+) -> None:
+    """Match N statement lines to N expected payouts (and N/10: linear scaling), then import
+    camt.053 statements of M and M/10 lines on PostgreSQL and SQLite. Exits 1 if a section
+    misses what it was designed to find, 3 if PostgreSQL is unreachable."""
+    from benchmarks import reconcile as bench_reconcile
+
+    try:
+        config = bench_reconcile.ReconcileBenchConfig.of_size(
+            quick=quick, lines=lines, import_lines=import_lines, admin_url=postgres_url
+        )
+    except ValueError as error:
+        err_console.print(f"[red]error[/] \\[invalid_input] {error}", highlight=False)
+        raise typer.Exit(2) from error
+    err_console.print(bench_reconcile.describe(config), highlight=False)
+    try:
+        with _progress() as start_task:
+            result = bench_reconcile.run(config, start_task=start_task)
+    except bench_reconcile.ReconcileBenchFailed as error:
+        err_console.print(f"[bold red]RECONCILE BENCHMARK FAILED[/] {error}", highlight=False)
+        failed = {"bench": "reconcile", "ok": False, "error": str(error)}
+        sys.stdout.write(json.dumps(failed) + "\n")
+        raise typer.Exit(1) from error
+    except psycopg.OperationalError as error:
+        err_console.print(
+            f"[red]error[/] \\[database_unavailable] PostgreSQL at {_shown(postgres_url)}: {error}",
+            highlight=False,
+        )
+        raise typer.Exit(3) from error
+    for line in result.verified:
+        err_console.print(f"[green]verified[/] {line}", highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, table_width_min)
+    table = Table(title=f"reconcile benchmark ({config.size})")
+    for name in ("section", "lines", "seconds", "lines/s", "t(N)/t(N/10)", "target", "backend"):
+        table.add_column(name, justify="left" if name in ("section", "target", "backend")
+                         else "right")  # fmt: skip
+    for row in result.rows:
+        section = row.label.rsplit(" ", 1)[0]
+        big = row.label.endswith(" N")
+        table.add_row(
+            row.label,
+            f"{row.lines:,}",
+            f"{row.seconds:.3f}",
+            f"{row.per_s:,.0f}",
+            f"{result.scaling(section):.2f}" if big else "",
+            ">= 100,000 lines/s; <= 11" if big and section == "(a) matching" else "",
+            row.backend,
+        )
+    console.print(table)
+    sys.stdout.write(json.dumps(result.summary()) + "\n")  # the last line: one JSON object
+    sys.stdout.flush()
+
+
+@app.command("payout-run")
+def payout_run(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Small sizes: finishes in about a minute.")
+    ] = False,
+    sellers: Annotated[
+        int | None,
+        typer.Option("--sellers", min=100, help="Sellers N (default 5,000 quick, 1,000,000 full)."),
+    ] = None,
+    backend: Annotated[
+        str, typer.Option("--backend", help="postgresql (default) or sqlite (a temporary file).")
+    ] = "postgresql",
+    chunk_size: Annotated[
+        int | None, typer.Option("--chunk-size", min=1, help="Sellers per run chunk (1,000).")
+    ] = None,
+    approvers: Annotated[
+        int | None,
+        typer.Option("--approvers", min=1, help="Approving threads (4; 1 on SQLite)."),
+    ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--profile",
+            help="Profile the run and the claims at N with cProfile and write the top costs "
+            "to this file (the timings then include the profiler's overhead).",
+        ),
+    ] = None,
+    postgres_url: Annotated[
+        str,
+        typer.Option(
+            "--postgres-url",
+            envvar="SELLERPAY_BENCH_POSTGRES_URL",
+            show_envvar=True,
+            help="Admin URL of a PostgreSQL server: the benchmark creates its own "
+            "database there and drops it at the end.",
+        ),
+    ] = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+) -> None:
+    """N sellers with available balances -> payouts -> approvals -> bank files (pain.001,
+    NACHA, Zengin) -> an in-memory bank, and the same at N/10 (scaling); reference: a raw COPY
+    of N payout rows. Exits 1 if a seller is not paid exactly once or the ledger is wrong,
+    3 if PostgreSQL is unreachable."""
+    from benchmarks import payout_run as bench_payout_run
+
+    try:
+        config = bench_payout_run.PayoutRunBenchConfig.of_size(
+            quick=quick, sellers=sellers, backend=backend, admin_url=postgres_url,
+            chunk_size=chunk_size, approvers=approvers, profile_path=profile,
+        )  # fmt: skip
+    except ValueError as error:
+        err_console.print(f"[red]error[/] \\[invalid_input] {error}", highlight=False)
+        raise typer.Exit(2) from error
+    err_console.print(bench_payout_run.describe(config), highlight=False)
+    try:
+        with _progress() as start_task:
+            result = bench_payout_run.run(config, start_task=start_task)
+    except bench_payout_run.PayoutRunBenchFailed as error:
+        err_console.print(f"[bold red]PAYOUT-RUN BENCHMARK FAILED[/] {error}", highlight=False)
+        failed = {"bench": "payout-run", "ok": False, "error": str(error)}
+        sys.stdout.write(json.dumps(failed) + "\n")
+        raise typer.Exit(1) from error
+    except psycopg.OperationalError as error:
+        err_console.print(
+            f"[red]error[/] \\[database_unavailable] PostgreSQL at {_shown(postgres_url)}: {error}",
+            highlight=False,
+        )
+        raise typer.Exit(3) from error
+    for line in result.verified:
+        err_console.print(f"[green]verified[/] {line}", highlight=False)
+    if result.profile:
+        err_console.print(result.profile, highlight=False, markup=False)
+    if not console.is_terminal:
+        console.width = max(console.width, table_width_min)
+    title = f"payout-run benchmark ({config.size}{', profiled' if profile else ''})"
+    table = Table(title=title)
+    for name in ("section", "sellers", "seconds", "sellers/s", "reference/s", "ratio",
+                 "t(N)/t(N/10)", "target", "backend"):  # fmt: skip
+        table.add_column(name, justify="left" if name in ("section", "target", "backend")
+                         else "right")  # fmt: skip
+    for row in result.table_rows():
+        table.add_row(*row)
+    console.print(table)
     sys.stdout.write(json.dumps(result.summary()) + "\n")  # the last line: one JSON object
     sys.stdout.flush()

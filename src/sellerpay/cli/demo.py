@@ -1,209 +1,200 @@
-"""`sellerpay demo`: a simulated marketplace's month of money coming in, shown as tables."""
+"""`sellerpay demo` (what `make demo` runs): a month of a marketplace in embedded mode — sellers
+onboarded and screened, orders and refunds coming in, payouts going out to a simulated bank
+with its faults, reports and statements coming back — the bank files written to `demo-out/`,
+a summary of what was paid, returned, parked and blocked, every invariant checked; then the
+API served with sample keys until Ctrl-C.
+
+The database is a SQLite file in a temporary folder, in memory-backed storage when the system
+has it (/dev/shm): the demo's data is thrown away when it ends, and a RAM disk spares the
+hundred thousand commits of the month their disk flushes. `demo-out/` keeps the files.
+"""
 
 from __future__ import annotations
 
+import shutil
+import signal
+import tempfile
 import time
-from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Final
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from sellerpay.access.rules import Role
+from sellerpay.access.service import create_api_key
+from sellerpay.bankaccounts.service import configured_keyring
 from sellerpay.cli.runtime import console, exits_cleanly, progress_bar
+from sellerpay.cli.simulate import (
+    Faults,
+    print_replay,
+    print_summary,
+    quiet_logs,
+    ram_disk,
+    write_summary,
+)
+from sellerpay.clock import SystemClock
 from sellerpay.db import Database
 from sellerpay.db.migrate import upgrade
-from sellerpay.ledger.service import balances_of, verify_ledger
 from sellerpay.money import Money
-from sellerpay.simulation.marketplace import Marketplace, Report, Seller, demo_start
+from sellerpay.payouts.rules import PayoutStatus
+from sellerpay.simulation import RunSummary, SimulationConfig, World, run_simulation
+from sellerpay.simulation.world import DAY_STEPS
 
-_PLATFORM = (
-    "platform:psp_clearing",
-    "platform:adjustments",
-    "platform:refunds_payable",
-    "platform:revenue:commission",
-    "platform:revenue:dispute_fees",
-)
-_SELLER_ACCOUNTS = ("pending", "available", "dispute_hold")
+DEFAULT_SELLERS: Final = 400
+OUTPUT_FOLDERS: Final = ("sent", "received", "documents")
+SAMPLE_ROLES: Final = (Role.ADMIN, Role.OPERATOR, Role.APPROVER, Role.FINANCE, Role.COMPLIANCE)
 
 
 @exits_cleanly
 def demo(
-    sellers: Annotated[int, typer.Option(min=1, max=100_000, help="How many sellers.")] = 200,
-    days: Annotated[int, typer.Option(min=1, max=365, help="How many days to simulate.")] = 30,
-    seed: Annotated[int, typer.Option(help="The same seed gives the same run.")] = 42,
-    out: Annotated[Path, typer.Option(help="Folder for the demo's database.")] = Path("demo-out"),
+    sellers: Annotated[
+        int, typer.Option(min=8, max=100_000, help="How many sellers.")
+    ] = DEFAULT_SELLERS,
+    days: Annotated[int, typer.Option(min=5, max=365, help="How many days to simulate.")] = 30,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same month.")] = 42,
+    faults: Annotated[
+        Faults, typer.Option(help="What goes wrong: none, default or chaos.")
+    ] = "default",
+    orders: Annotated[
+        float, typer.Option(min=0.0, max=50.0, help="Orders a seller gets a day, on average.")
+    ] = 0.3,
+    out: Annotated[Path, typer.Option(help="Folder for the bank files and summary.json.")] = Path(
+        "demo-out"
+    ),
+    serve: Annotated[
+        bool, typer.Option(help="Serve the API on the demo's data afterwards, until Ctrl-C.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Interface the API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port the API listens on.")] = 8000,
 ) -> None:
-    """Simulate a marketplace (FR, ES, US, JP sellers): orders, refunds and disputes arrive as
-    events, late, duplicated and out of order; fees are taken; funds are released."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "sellerpay-demo.db"
-    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        stale.unlink(missing_ok=True)
-    db = Database(f"sqlite:///{path.resolve()}")
-    upgrade(db)
-    market = Marketplace(db, sellers=sellers, seed=seed, start=demo_start())
-    console.print(
-        f"[bold]Sellerpay demo[/]: {sellers} sellers, {days} days, seed {seed}, "
-        f"embedded database {path}"
-    )
+    """Simulate a month of a marketplace (sellers in FR, ES, US and JP) through the real code,
+    print what happened, then serve the API on it."""
+    quiet_logs()
     started = time.perf_counter()
-    market.open()
-    with progress_bar() as progress:
-        task = progress.add_task("simulating days", total=days)
-        report = market.run(days, on_day=lambda _day: progress.advance(task))
-    seconds = time.perf_counter() - started
-    console.print(
-        f"{report.orders:,} orders, {report.refunds:,} refunds, {report.disputes:,} "
-        f"disputes: {report.events_sent:,} events in {seconds:.1f} s"
+    _clean(out)
+    config = SimulationConfig(
+        sellers=sellers, days=days, seed=seed, faults=faults, orders_per_seller_day=orders
     )
-    _events_table(report)
-    balances = _seller_balances(market)
-    _sellers_table(market, balances)
-    _flows_table(market, report)
-    _seller_sample(market, balances)
-    ok = _platform_table(market, balances) & _verify(db)
-    if not ok:
-        raise typer.Exit(1)
-
-
-def _events_table(report: Report) -> None:
-    table = Table(
-        "sent",
-        "applied",
-        "duplicates",
-        "parked → applied",
-        "still parked",
-        "rejected",
-        title="Marketplace events in (one handler for HTTP and RabbitMQ)",
-    )
-    s = report.statuses
-    table.add_row(
-        f"{report.events_sent:,}",
-        f"{s['applied']:,}",
-        f"{s['duplicate']:,}",
-        f"{report.parked_then_applied:,}",
-        f"{s['parked'] - report.parked_then_applied:,}",
-        f"{s['rejected']:,}",
-    )
-    console.print(table)
-    for code, count in report.rejected_reasons.most_common():
-        console.print(f"  rejected and kept for an operator: {count} {code}")
-
-
-def _seller_balances(market: Marketplace) -> dict[tuple[str, str], Money]:
-    keys = [(f"seller:{s.id}:{p}", s.currency) for s in market.sellers for p in _SELLER_ACCOUNTS]
-    return balances_of(market.db, keys)
-
-
-def _sellers_table(market: Marketplace, balances: dict[tuple[str, str], Money]) -> None:
-    rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for s in market.sellers:
-        row = rows[(s.country, s.currency)]
-        row["sellers"] += 1
-        for purpose in _SELLER_ACCOUNTS:
-            row[purpose] += balances[(f"seller:{s.id}:{purpose}", s.currency)].amount_minor
-        available = balances[(f"seller:{s.id}:available", s.currency)].amount_minor
-        if available < 0:
-            row["negative"] += 1
-            row["to_recover"] -= available
-    table = Table(
-        "country",
-        "sellers",
-        "pending",
-        "available",
-        "dispute hold",
-        "negative (to recover)",
-        title="Seller balances by country",
-    )
-    for (country, currency), row in sorted(rows.items()):
-        money = {k: Money(row[k], currency).format() for k in (*_SELLER_ACCOUNTS, "to_recover")}
-        table.add_row(
-            country,
-            str(row["sellers"]),
-            money["pending"],
-            money["available"],
-            money["dispute_hold"],
-            f"{row['negative']} ({money['to_recover']})",
-        )
-    console.print(table)
-
-
-def _flows_table(market: Marketplace, report: Report) -> None:
-    currencies = sorted(report.paid_by_customers)
-    revenue = balances_of(
-        market.db,
-        [
-            (c, cur)
-            for cur in currencies
-            for c in ("platform:revenue:commission", "platform:revenue:dispute_fees")
-        ],
-    )
-    table = Table(
-        "currency",
-        "paid by customers",
-        "fees earned",
-        "dispute fees",
-        "released to available",
-        title="Money flows",
-    )
-    for c in currencies:
-        table.add_row(
-            c,
-            Money(report.paid_by_customers[c], c).format(),
-            revenue[("platform:revenue:commission", c)].format(),
-            revenue[("platform:revenue:dispute_fees", c)].format(),
-            Money(report.released[c], c).format(),
-        )
-    console.print(table)
-
-
-def _seller_sample(market: Marketplace, balances: dict[tuple[str, str], Money]) -> None:
-    """One seller per country, formatted in the seller's own locale."""
-    table = Table("seller", "locale", "pending", "available", title="One seller per country")
-    first_of_country: dict[str, Seller] = {}
-    for seller in market.sellers:
-        first_of_country.setdefault(seller.country, seller)
-    for s in first_of_country.values():
-        pending = balances[(f"seller:{s.id}:pending", s.currency)]
-        available = balances[(f"seller:{s.id}:available", s.currency)]
-        table.add_row(s.id, s.locale, pending.format(s.locale), available.format(s.locale))
-    console.print(table)
-
-
-def _platform_table(market: Marketplace, sellers: dict[tuple[str, str], Money]) -> bool:
-    """Platform accounts, and money in = money out (RELIABILITY.md invariant 6) per currency."""
-    currencies = sorted(market.report.paid_by_customers)
-    balances = balances_of(market.db, [(code, c) for code in _PLATFORM for c in currencies])
-    owed: Counter[str] = Counter()
-    for (_, currency), amount in sellers.items():
-        owed[currency] += amount.amount_minor
-    table = Table("account", *currencies, title="Platform accounts")
-    for code in _PLATFORM:
-        table.add_row(code, *(balances[(code, c)].format() for c in currencies))
-    checks = []
-    for c in currencies:
-        b = {code: balances[(code, c)].amount_minor for code in _PLATFORM}
-        held = b["platform:psp_clearing"] + b["platform:adjustments"]
-        owed_total = owed[c] + b["platform:refunds_payable"]
-        revenue = b["platform:revenue:commission"] + b["platform:revenue:dispute_fees"]
-        checks.append(held == owed_total + revenue)
-    table.add_row(
-        "[bold]cash + expenses = owed to sellers and customers + revenue[/]",
-        *("[green]holds[/]" if held else "[red]BROKEN[/]" for held in checks),
-    )
-    console.print(table)
-    return all(checks)
-
-
-def _verify(db: Database) -> bool:
-    report = verify_ledger(db)
-    if report.ok:
+    with _demo_database() as (db, folder):
         console.print(
-            f"[green]ledger verified[/]: {report.transactions:,} transactions and "
-            f"{report.entries:,} entries balance; every balance equals its entries"
+            f"[bold]Sellerpay demo[/]: {sellers:,} sellers in FR, ES, US and JP over {days} days,"
+            f" seed {seed}, faults {faults}; embedded SQLite database in {folder}"
         )
-        return True
-    for breach in report.breaches:
-        console.print(f"[red]breach[/] {breach.check} {breach.subject}: {breach.detail}")
-    return False
+        world, summary = _simulate(db, config, out)
+        print_summary(summary)
+        _print_stories(summary)
+        write_summary(out, summary, world)
+        seconds = time.perf_counter() - started
+        console.print(
+            f"bank files sent and received, summary.json and journal.jsonl are in {out}/; "
+            f"digest {summary.digest[:16]}…; [bold]{seconds:.1f} s[/]"
+        )
+        if not summary.ok:
+            print_replay(summary, "sqlite")
+            raise typer.Exit(1)
+        if serve:
+            _serve(db, world, host=host, port=port)
+
+
+def _clean(out: Path) -> None:
+    """Files of an earlier demo would mix with this one's."""
+    for name in OUTPUT_FOLDERS:
+        shutil.rmtree(out / name, ignore_errors=True)
+    for name in ("summary.json", "journal.jsonl"):
+        (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+@contextmanager
+def _demo_database() -> Iterator[tuple[Database, Path]]:
+    """A migrated SQLite database in a temporary folder, on a RAM disk when there is one."""
+    with tempfile.TemporaryDirectory(prefix="sellerpay-demo-", dir=ram_disk()) as folder:
+        db = Database(f"sqlite:///{Path(folder) / 'sellerpay.db'}")
+        try:
+            upgrade(db)
+            yield db, Path(folder)
+        finally:
+            db.dispose()
+
+
+def _simulate(db: Database, config: SimulationConfig, out: Path) -> tuple[World, RunSummary]:
+    steps = len(DAY_STEPS) * config.days
+    with progress_bar() as progress:
+        joining = progress.add_task("sellers onboarded", total=config.sellers)
+        days = progress.add_task("days simulated", total=steps)
+        world, summary = run_simulation(
+            db,
+            config,
+            keyring=configured_keyring(db),  # the served API reads the accounts with it
+            out=out,
+            on_step=lambda _day, _step: progress.advance(days),
+            on_seller=lambda: progress.advance(joining),
+        )
+        progress.update(days, completed=steps)
+    return world, summary
+
+
+def _print_stories(summary: RunSummary) -> None:
+    """Who was paid where, and what was blocked and why."""
+    table = Table("country", "currency", "sellers paid", "payouts", "amount", title="Paid out")
+    for row in summary.paid_by_country:
+        amount = Money(row["amount_minor"], row["currency"]).format()
+        table.add_row(
+            row["country"], row["currency"], f"{row['sellers']:,}", f"{row['payouts']:,}", amount
+        )
+    console.print(table)
+    blocked = Table("why", "detail", "sellers", "runs", title="Payouts blocked, and why")
+    for b in summary.blocked:
+        shown = ", ".join(b.sellers[:3]) + ("…" if len(b.sellers) > 3 else "")
+        blocked.add_row(b.reason, escape(b.detail), f"{len(b.sellers)} ({shown})", str(b.runs))
+    console.print(blocked)
+    for who, story in summary.stories.items():
+        console.print(f"  {who}: {escape(story)}")
+    still = summary.events["still_parked"]
+    console.print(
+        f"parked events: {summary.events['first_answers'].get('parked', 0):,} parked on "
+        f"arrival, {summary.events['parked_then_applied']:,} applied once what they waited for "
+        f"arrived, still parked: {still or 'none'}; rejected and kept for an operator: "
+        f"{summary.events['rejected'] or 'none'}"
+    )
+
+
+def _serve(db: Database, world: World, *, host: str, port: int) -> None:
+    """Serve the API on the demo's database with a key per role, until Ctrl-C."""
+    import uvicorn  # only serving needs the server
+
+    from sellerpay.api import create_app
+
+    clock = SystemClock()
+    console.print("[bold]Sample API keys[/] (header Authorization: Bearer <key>):")
+    for role in SAMPLE_ROLES:
+        _, plaintext = create_api_key(db, name=f"demo {role.value}", role=role, clock=clock)
+        console.print(f"  {role.value:<12} {plaintext}", soft_wrap=True)
+    seller = _a_paid_seller(world)
+    _, plaintext = create_api_key(
+        db, name=f"demo seller {seller}", role=Role.SELLER, seller_id=seller, clock=clock
+    )
+    console.print(f"  {'seller':<12} {plaintext}  ({seller})", soft_wrap=True)
+    console.print(
+        f"Sellerpay API on http://{host}:{port} (docs: http://{host}:{port}/docs); try "
+        f"GET /v1/payouts with the finance key, or /v1/sellers/{seller}/balance with the "
+        "seller's. Ctrl-C stops it and deletes the demo database."
+    )
+    signal.signal(signal.SIGTERM, _stop)  # like Ctrl-C: the demo database is deleted
+    uvicorn.run(create_app(db=db, clock=clock), host=host, port=port, log_level="warning")
+
+
+def _stop(_signal: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _a_paid_seller(world: World) -> str:
+    for payout in world.all_payouts():
+        if payout.status is PayoutStatus.PAID:
+            return payout.seller_id
+    return world.sellers[0].id

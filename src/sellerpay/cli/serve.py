@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 import typer
@@ -14,8 +13,7 @@ from sellerpay.cli.runtime import (
     require_current_schema,
     system_clock,
 )
-from sellerpay.events.service import run_event_loop
-from sellerpay.jobs.scheduler import start_scheduler
+from sellerpay.jobs.embedded import EmbeddedWorkers
 from sellerpay.settings import get_settings
 
 
@@ -28,9 +26,9 @@ def serve(
     workers: Annotated[
         bool,
         typer.Option(
-            help="Embedded mode: also run the jobs (fund release, parked events) and the events "
-            "loop (outbox relay, webhook deliveries) in background threads. Turn off when "
-            "separate processes run them (distributed mode).",
+            help="Embedded mode: also run every job (release, parked events, payout runs, bank "
+            "submission and reports, outbox relay, webhooks, rescreening) in background "
+            "threads. Turn off when Celery workers run them (distributed mode).",
         ),
     ] = True,
     interval_s: Annotated[
@@ -45,26 +43,23 @@ def serve(
     db = open_database()
     require_current_schema(db)
     clock = system_clock()
-    stops: list[threading.Event] = []
-    if workers:
-        _, scheduler_stop = start_scheduler(db, clock, interval_s=interval_s)
-        events_stop = threading.Event()
-        threading.Thread(
-            target=run_event_loop,
-            args=(db, clock, events_stop, interval_s),
-            name="sellerpay-events",
-            daemon=True,
-        ).start()
-        stops += [scheduler_stop, events_stop]
+    settings = get_settings()
+    embedded = EmbeddedWorkers(db, clock, settings) if workers else None
+    if embedded is not None:  # the same task functions the Celery workers run (jobs/tasks.py)
+        embedded.start(interval_s=interval_s)
     console.print(
         f"Sellerpay API on http://{host}:{port} (docs: http://{host}:{port}/docs)"
-        + ("; embedded workers: release, parked events, outbox relay, webhooks" if workers else "")
-    )
-    try:
-        uvicorn.run(
-            create_app(db=db), host=host, port=port, log_level=get_settings().log_level.lower()
+        + (
+            f"; embedded workers: {', '.join(spec.name for spec in embedded.periodic)}"
+            if embedded is not None
+            else ""
         )
+    )
+    if embedded is not None and not settings.bank_url:
+        console.print("no SELLERPAY_BANK_URL: payouts are decided but not sent to a bank")
+    try:
+        uvicorn.run(create_app(db=db), host=host, port=port, log_level=settings.log_level.lower())
     finally:
-        for stop in stops:
-            stop.set()
+        if embedded is not None:
+            embedded.stop()
         db.dispose()

@@ -45,6 +45,33 @@ EVENT_TYPES: Final[Mapping[str, str]] = {
     "webhook_endpoint.updated": "a webhook endpoint's URL, event types or state changed",
     "webhook_endpoint.disabled": "a webhook endpoint was disabled (deleted)",
     "webhook_endpoint.secret_rotated": "a webhook endpoint's signing secret was rotated",
+    "payout.created": "a payout was created: the amount left the seller's available balance "
+    "(in transit)",
+    "payout.approved": "a payout was approved (automatically or by a second person)",
+    "payout.processing": "a payout was claimed into a bank file",
+    "payout.submitted": "the bank accepted a payout for processing",
+    "payout.paid": "the bank executed a payout: the money left our bank",
+    "payout.failed": "the bank rejected a payout before execution: the money is back in available",
+    "payout.returned": "the seller's bank sent a paid payout back (reason code): money back "
+    "in available",
+    "payout.canceled": "a payout was canceled or rejected by an approver before submission",
+    "payout.skipped": "a due seller got no payout in a run (skip reason)",
+    "payout_run.completed": "a payout run decided every due seller",
+    "seller.requirements_updated": "a seller's onboarding requirements changed (what is due, "
+    "past due, pending)",
+    "seller.capabilities_changed": "a seller's payouts_enabled or sales_enabled changed, with the "
+    "reason",
+    "seller.document_reviewed": "compliance approved or rejected a seller's document",
+    "screening.match_confirmed": "compliance confirmed a sanctions match: payouts and sales "
+    "are blocked",
+    "bank_account.added": "a bank account was added to a seller (payouts to it are held "
+    "for a cool-down)",
+    "bank_account.default_changed": "another bank account became a seller's default for "
+    "its currency",
+    "bank_account.hold_released": "an approver ended a bank account's cool-down early",
+    "bank_account.disabled": "a bank account was disabled (removed, or returned as closed "
+    "or wrong)",
+    "bank_account.verified": "a bank account was verified (e.g. a first payout to it was paid)",
 }
 """Every event type Sellerpay records, with what it means. A context adding a type adds it here
 (tests/events/test_events_catalogue.py checks that every `record_event` call is listed)."""

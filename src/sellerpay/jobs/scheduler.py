@@ -1,19 +1,26 @@
 """The in-process scheduler of embedded mode: runs the periodic jobs of money in (fund release,
-parked event retries) every `interval_s` until told to stop. The Celery beat version of the
-distributed mode will run the same job functions; every job is idempotent and safe to run twice.
+parked event retries) every `interval_s` until told to stop; every job is idempotent and safe to
+run twice.
+
+Every task of Sellerpay (payout runs in chunks, bank submission, bank reports, webhooks,
+rescreening…) is in `sellerpay.jobs.tasks`: `jobs.embedded.EmbeddedWorkers` runs them all in
+worker threads with a per-task period, and `jobs.celery_app` runs the same functions on Celery
+workers with beat (distributed mode). `embedded_job` turns one of them into a `Job` of this
+scheduler.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import structlog
 
 from sellerpay.clock import Clock
 from sellerpay.db import Database
+from sellerpay.settings import Settings, get_settings
 from sellerpay.settlement.service import release_due_funds, retry_parked
 
 log = structlog.get_logger(__name__)
@@ -82,14 +89,43 @@ def run_scheduler(
     return rounds
 
 
+def embedded_job(name: str, settings: Settings | None = None) -> Job:
+    """The task `name` of `jobs.tasks` as a `Job` of this scheduler: run in the scheduler's
+    thread, under its lease, counted in the job statistics. A task that sends work to others
+    (`payout-run`) runs it in the same thread, one chunk after the other."""
+    from sellerpay.jobs.context import JobContext
+    from sellerpay.jobs.tasks import TASKS, run_task
+
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name}")
+
+    def job(db: Database, clock: Clock) -> int:
+        context = JobContext(db, clock, settings or get_settings(), dispatch=lambda _n, _p: None)
+
+        def inline(task: str, params: Mapping[str, Any]) -> None:
+            run_task(task, context, params)
+
+        context.dispatch = inline
+        try:
+            return run_task(name, context)
+        finally:
+            context.close()
+
+    return job
+
+
 def start_scheduler(
-    db: Database, clock: Clock, *, interval_s: float
+    db: Database,
+    clock: Clock,
+    *,
+    interval_s: float,
+    jobs: Sequence[tuple[str, Job]] = JOBS,
 ) -> tuple[threading.Thread, threading.Event]:
     """Run the scheduler in a daemon thread (embedded mode); set the event to stop it."""
     stop_event = threading.Event()
     thread = threading.Thread(
         target=run_scheduler,
-        args=(db, clock, stop_event, interval_s),
+        args=(db, clock, stop_event, interval_s, jobs),
         name="sellerpay-scheduler",
         daemon=True,
     )

@@ -6,8 +6,15 @@ from alembic import context
 from sqlalchemy import Engine
 
 import sellerpay.access.models
+import sellerpay.audit.models
+import sellerpay.bankaccounts.models
 import sellerpay.events.models
+import sellerpay.jobs.models
 import sellerpay.ledger.models
+import sellerpay.onboarding.models
+import sellerpay.payouts.models
+import sellerpay.reconciliation.models
+import sellerpay.screening.models
 import sellerpay.sellers.models
 import sellerpay.settlement.models  # noqa: F401  (registers the tables for autogenerate checks)
 from sellerpay.db.types import metadata
