@@ -99,3 +99,8 @@ def permission_denied(principal: Principal, permission: Permission) -> Forbidden
         code="permission_required",
         permission=permission.value,
     )
+
+
+def source_ip(request: Request) -> str | None:
+    """The caller's address, as the audit trail records it ("from where")."""
+    return request.client.host if request.client is not None else None

@@ -25,6 +25,7 @@ from sellerpay.api.deps import (
     PrincipalDep,
     SettingsDep,
     permission_denied,
+    source_ip,
 )
 from sellerpay.api.pagination import decode_cursor, encode_cursor, one_part
 from sellerpay.api.problems import problem_responses
@@ -169,7 +170,7 @@ def add_bank_account(
             currency=body.currency,
             make_default=body.make_default,
             actor=actor_of(principal),
-            source_ip=_source_ip(request),
+            source_ip=source_ip(request),
             idempotency_key=idempotency_key,
             now=now,
             keyring=keyring,
@@ -222,7 +223,7 @@ def set_default(
     _authorized(db, principal, bank_account_id, Permission.BANK_ACCOUNTS_WRITE)
     now = clock.now()
     account = service.set_default(
-        db, bank_account_id, actor=actor_of(principal), source_ip=_source_ip(request), now=now
+        db, bank_account_id, actor=actor_of(principal), source_ip=source_ip(request), now=now
     )
     return bank_account_public(account, now=now)
 
@@ -248,7 +249,7 @@ def release_hold(
     _authorized(db, principal, bank_account_id, Permission.BANK_ACCOUNTS_READ)
     now = clock.now()
     account = service.release_cooldown(
-        db, bank_account_id, approver=actor_of(principal), source_ip=_source_ip(request), now=now
+        db, bank_account_id, approver=actor_of(principal), source_ip=source_ip(request), now=now
     )
     return bank_account_public(account, now=now)
 
@@ -308,7 +309,7 @@ def disable_bank_account(
         bank_account_id,
         reason_code=reason,
         actor=actor_of(principal),
-        source_ip=_source_ip(request),
+        source_ip=source_ip(request),
         now=now,
     )
     return bank_account_public(account, now=now)
@@ -347,10 +348,6 @@ def _account_id(parts: list[str]) -> str:
     if BANK_ACCOUNT_ID.fullmatch(after_id) is None:
         raise ValueError(after_id)
     return after_id
-
-
-def _source_ip(request: Request) -> str | None:
-    return request.client.host if request.client is not None else None
 
 
 def _details(body: AccountDetails) -> BankAccountDetails:

@@ -20,7 +20,14 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from sellerpay.access.rules import Permission, Principal, Role, may_act_for_seller
-from sellerpay.api.deps import ClockDep, DatabaseDep, PrincipalDep, permission_denied, require
+from sellerpay.api.deps import (
+    ClockDep,
+    DatabaseDep,
+    PrincipalDep,
+    permission_denied,
+    require,
+    source_ip,
+)
 from sellerpay.api.pagination import decode_cursor, encode_cursor, one_part
 from sellerpay.api.problems import problem_responses
 from sellerpay.audit.rules import actor_of
@@ -134,7 +141,7 @@ def put_onboarding(
     if terms is not None:
         own = principal.role is Role.SELLER
         accepted_at = terms.accepted_at or (now if own else None)
-        accepted_ip = terms.ip or (_source_ip(request) if own else None)
+        accepted_ip = terms.ip or (source_ip(request) if own else None)
         if accepted_at is None:
             raise InvalidInput(
                 "on a seller's behalf, say when the seller accepted the terms",
@@ -158,7 +165,7 @@ def put_onboarding(
         seller_id,
         submission,
         actor=actor_of(principal),
-        source_ip=_source_ip(request),
+        source_ip=source_ip(request),
         now=now,
     )
     return onboarding_public(view, staff=principal.role is not Role.SELLER)
@@ -191,7 +198,7 @@ def add_person(
         submission,
         idempotency_key=idempotency_key,
         actor=actor_of(principal),
-        source_ip=_source_ip(request),
+        source_ip=source_ip(request),
         now=clock.now(),
     )
     _answer(response, created)
@@ -219,7 +226,7 @@ def remove_person(
         seller_id,
         person_id,
         actor=actor_of(principal),
-        source_ip=_source_ip(request),
+        source_ip=source_ip(request),
         now=clock.now(),
     )
     return Response(status_code=204)
@@ -295,7 +302,7 @@ async def upload_document(
             upload,
             idempotency_key=idempotency_key,
             actor=actor_of(principal),
-            source_ip=_source_ip(request),
+            source_ip=source_ip(request),
             now=clock.now(),
         )
     )
@@ -358,7 +365,7 @@ def review_document(
         note=body.note,
         idempotency_key=idempotency_key,
         actor=actor_of(principal),
-        source_ip=_source_ip(request),
+        source_ip=source_ip(request),
         now=clock.now(),
     )
     if not created:
@@ -421,7 +428,7 @@ def decide(
         note=body.note,
         idempotency_key=idempotency_key,
         actor=actor_of(principal),
-        source_ip=_source_ip(request),
+        source_ip=source_ip(request),
         now=clock.now(),
     )
     _answer(response, created)
@@ -454,10 +461,6 @@ def _authorize(principal: Principal, seller_id: str, permission: Permission) -> 
 def _not_found(seller_id: str) -> NotFound:
     shown = seller_id[:seller_id_length_max]
     return NotFound(f"no seller {shown}", code="seller_not_found", seller_id=shown)
-
-
-def _source_ip(request: Request) -> str | None:
-    return request.client.host if request.client is not None else None
 
 
 def _answer(response: Response, created: bool) -> None:

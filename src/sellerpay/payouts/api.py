@@ -12,7 +12,14 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from sellerpay.access.rules import Permission, Principal, Role, can
-from sellerpay.api.deps import ClockDep, DatabaseDep, PrincipalDep, permission_denied, require
+from sellerpay.api.deps import (
+    ClockDep,
+    DatabaseDep,
+    PrincipalDep,
+    permission_denied,
+    require,
+    source_ip,
+)
 from sellerpay.api.pagination import decode_cursor, encode_cursor, one_part
 from sellerpay.api.problems import problem_responses
 from sellerpay.audit.rules import actor_of
@@ -60,10 +67,6 @@ IdempotencyKey = Annotated[
         description="Makes the request safe to retry: the same key and body give the same payout",
     ),
 ]
-
-
-def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 def payout_public(p: service.Payout) -> PayoutPublic:
@@ -150,7 +153,7 @@ def create_payout(
         description=body.description,
         clock=clock,
         keyring=keyring,
-        source_ip=_client_ip(request),
+        source_ip=source_ip(request),
     )
     response.headers["Location"] = request.app.url_path_for("get_payout", payout_id=payout.id)
     if replayed:
@@ -270,7 +273,7 @@ def approve_payout(
         clock=clock,
         keyring=keyring,
         note=body.note,
-        source_ip=_client_ip(request),
+        source_ip=source_ip(request),
     )
     return payout_public(payout)
 
@@ -297,7 +300,7 @@ def reject_payout(
         approver=actor_of(principal),
         clock=clock,
         note=body.note,
-        source_ip=_client_ip(request),
+        source_ip=source_ip(request),
     )
     return payout_public(payout)
 
@@ -326,7 +329,7 @@ def cancel_payout(
         actor=actor_of(principal),
         clock=clock,
         note=body.note,
-        source_ip=_client_ip(request),
+        source_ip=source_ip(request),
     )
     return payout_public(payout)
 
@@ -501,7 +504,7 @@ def put_schedule(
             schedule=schedule,
             actor=actor_of(principal),
             clock=clock,
-            source_ip=_client_ip(request),
+            source_ip=source_ip(request),
         )
     )
 

@@ -409,7 +409,14 @@ def start_run(
             row = conn.execute(select(models.payout_runs).where(r.run_key == key)).one()
         return _run_report(row)
 
-    return db.run(work, retry_unique_violations=True)
+    run = db.run(work, retry_unique_violations=True)
+    if db.dialect == "postgresql":
+        # Fresh statistics, so the planner reads payouts and skips of this run through their
+        # (run_id, seller_id, currency) keys instead of scanning what earlier runs wrote: a
+        # run's lookups per chunk then cost the chunk, not the table (bench payout-run).
+        with db.transaction() as conn:
+            conn.exec_driver_sql("ANALYZE payouts, payout_skips, payout_cursors")
+    return run
 
 
 def _run_report(row: Row[Any], skips: Mapping[str, int] | None = None) -> RunReport:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from sellerpay.access.rules import Permission, Principal
-from sellerpay.api.deps import ClockDep, DatabaseDep, require
+from sellerpay.api.deps import ClockDep, DatabaseDep, require, source_ip
 from sellerpay.api.pagination import decode_cursor, encode_cursor, one_part
 from sellerpay.api.problems import problem_responses
 from sellerpay.audit.rules import actor_of
@@ -63,10 +63,6 @@ Cursor = Annotated[
     str | None,
     Query(max_length=cursor_length_max, description="`next_cursor` of the previous page"),
 ]
-
-
-def _source_ip(request: Request) -> str | None:
-    return request.client.host if request.client is not None else None
 
 
 def _money(money: Money | None) -> MoneyOut | None:
@@ -136,7 +132,7 @@ async def import_statement(
             bank_account=bank_account,
             clock=clock,
             actor=actor_of(principal),
-            source_ip=_source_ip(request),
+            source_ip=source_ip(request),
         )
     )
     if outcome.duplicate:
@@ -332,7 +328,7 @@ def assign_exception(
     """The owner works it; an open exception becomes `investigating`. Audited."""
     view = service.assign_exception(db, exception_id, owner=body.owner,
                                     actor=actor_of(principal), clock=clock,
-                                    source_ip=_source_ip(request))  # fmt: skip
+                                    source_ip=source_ip(request))  # fmt: skip
     return exception_public(view)
 
 
@@ -352,7 +348,7 @@ def add_note(
 ) -> ExceptionPublic:
     """A note, kept with its author and time. Audited."""
     view = service.add_note(db, exception_id, text=body.text, actor=actor_of(principal),
-                            clock=clock, source_ip=_source_ip(request))  # fmt: skip
+                            clock=clock, source_ip=source_ip(request))  # fmt: skip
     return exception_public(view)
 
 
@@ -382,7 +378,7 @@ def resolve_exception(
         payout_ids=body.payout_ids,
         actor=actor_of(principal),
         clock=clock,
-        source_ip=_source_ip(request),
+        source_ip=source_ip(request),
     )
     return exception_public(view)
 
@@ -403,7 +399,7 @@ def approve_write_off(
     """The second person books the write-off in the ledger and resolves the exception; 403
     `approver_is_requester` for the one who asked, 409 `no_pending_write_off`."""
     view = service.approve_write_off(db, exception_id, actor=actor_of(principal), clock=clock,
-                                     source_ip=_source_ip(request))  # fmt: skip
+                                     source_ip=source_ip(request))  # fmt: skip
     return exception_public(view)
 
 
@@ -423,5 +419,5 @@ def reject_write_off(
 ) -> ExceptionPublic:
     """The write-off is not booked; the exception stays under investigation."""
     view = service.reject_write_off(db, exception_id, note=body.note, actor=actor_of(principal),
-                                    clock=clock, source_ip=_source_ip(request))  # fmt: skip
+                                    clock=clock, source_ip=source_ip(request))  # fmt: skip
     return exception_public(view)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from sellerpay.access.rules import Permission, Principal
-from sellerpay.api.deps import ClockDep, DatabaseDep, require
+from sellerpay.api.deps import ClockDep, DatabaseDep, require, source_ip
 from sellerpay.api.fields import SellerId
 from sellerpay.api.pagination import decode_cursor, encode_cursor, one_part
 from sellerpay.api.problems import problem_responses
@@ -140,7 +140,7 @@ def decide_match(
         note=body.note,
         actor=actor_of(principal),
         clock=clock,
-        source_ip=_source_ip(request),
+        source_ip=source_ip(request),
     )
     return match_public(match)
 
@@ -186,7 +186,7 @@ async def load_list(
             {file_name: data},
             actor=actor_of(principal),
             clock=clock,
-            source_ip=_source_ip(request),
+            source_ip=source_ip(request),
             rescreen_after=rescreen,
         )
     )
@@ -217,10 +217,6 @@ def list_versions(
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _source_ip(request: Request) -> str | None:
-    return request.client.host if request.client is not None else None
 
 
 async def _read_body(request: Request) -> bytes:
