@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import psycopg
 import typer
@@ -115,12 +115,36 @@ def ledger(
         err_console.print(f"[red]error[/] \\[invalid_input] {error}", highlight=False)
         raise typer.Exit(2) from error
     _describe(config)
+    result = _run_checked(
+        "ledger",
+        lambda start_task: bench_ledger.run(config, start_task=start_task),
+        bench_ledger.LedgerBenchFailed,
+        postgres_url,
+    )
+    if not console.is_terminal:
+        console.width = max(console.width, table_width_min)  # a file or pipe: do not wrap
+    console.print(_table(result))
+    sys.stdout.write(json.dumps(result.summary()) + "\n")  # the last line: one JSON object
+    sys.stdout.flush()
+
+
+R = TypeVar("R", bound=Any)
+
+
+def _run_checked(
+    name: str,
+    run: Callable[[Callable[[str, int], Callable[[int], None]]], R],
+    failure: type[Exception],
+    postgres_url: str,
+) -> R:
+    """Run a benchmark with progress bars; a failed correctness check exits 1 with a JSON
+    line, an unreachable PostgreSQL exits 3; what was verified is printed."""
     try:
         with _progress() as start_task:
-            result = bench_ledger.run(config, start_task=start_task)
-    except bench_ledger.LedgerBenchFailed as error:
-        err_console.print(f"[bold red]LEDGER BENCHMARK FAILED[/] {error}", highlight=False)
-        sys.stdout.write(json.dumps({"bench": "ledger", "ok": False, "error": str(error)}) + "\n")
+            result = run(start_task)
+    except failure as error:
+        err_console.print(f"[bold red]{name.upper()} BENCHMARK FAILED[/] {error}", highlight=False)
+        sys.stdout.write(json.dumps({"bench": name, "ok": False, "error": str(error)}) + "\n")
         raise typer.Exit(1) from error
     except psycopg.OperationalError as error:
         err_console.print(
@@ -130,11 +154,7 @@ def ledger(
         raise typer.Exit(3) from error
     for line in result.verified:
         err_console.print(f"[green]verified[/] {line}", highlight=False)
-    if not console.is_terminal:
-        console.width = max(console.width, table_width_min)  # a file or pipe: do not wrap
-    console.print(_table(result))
-    sys.stdout.write(json.dumps(result.summary()) + "\n")  # the last line: one JSON object
-    sys.stdout.flush()
+    return result
 
 
 def _shown(url: str) -> str:
@@ -293,22 +313,12 @@ def reconcile(
         err_console.print(f"[red]error[/] \\[invalid_input] {error}", highlight=False)
         raise typer.Exit(2) from error
     err_console.print(bench_reconcile.describe(config), highlight=False)
-    try:
-        with _progress() as start_task:
-            result = bench_reconcile.run(config, start_task=start_task)
-    except bench_reconcile.ReconcileBenchFailed as error:
-        err_console.print(f"[bold red]RECONCILE BENCHMARK FAILED[/] {error}", highlight=False)
-        failed = {"bench": "reconcile", "ok": False, "error": str(error)}
-        sys.stdout.write(json.dumps(failed) + "\n")
-        raise typer.Exit(1) from error
-    except psycopg.OperationalError as error:
-        err_console.print(
-            f"[red]error[/] \\[database_unavailable] PostgreSQL at {_shown(postgres_url)}: {error}",
-            highlight=False,
-        )
-        raise typer.Exit(3) from error
-    for line in result.verified:
-        err_console.print(f"[green]verified[/] {line}", highlight=False)
+    result = _run_checked(
+        "reconcile",
+        lambda start_task: bench_reconcile.run(config, start_task=start_task),
+        bench_reconcile.ReconcileBenchFailed,
+        postgres_url,
+    )
     if not console.is_terminal:
         console.width = max(console.width, table_width_min)
     table = Table(title=f"reconcile benchmark ({config.size})")
@@ -385,22 +395,12 @@ def payout_run(
         err_console.print(f"[red]error[/] \\[invalid_input] {error}", highlight=False)
         raise typer.Exit(2) from error
     err_console.print(bench_payout_run.describe(config), highlight=False)
-    try:
-        with _progress() as start_task:
-            result = bench_payout_run.run(config, start_task=start_task)
-    except bench_payout_run.PayoutRunBenchFailed as error:
-        err_console.print(f"[bold red]PAYOUT-RUN BENCHMARK FAILED[/] {error}", highlight=False)
-        failed = {"bench": "payout-run", "ok": False, "error": str(error)}
-        sys.stdout.write(json.dumps(failed) + "\n")
-        raise typer.Exit(1) from error
-    except psycopg.OperationalError as error:
-        err_console.print(
-            f"[red]error[/] \\[database_unavailable] PostgreSQL at {_shown(postgres_url)}: {error}",
-            highlight=False,
-        )
-        raise typer.Exit(3) from error
-    for line in result.verified:
-        err_console.print(f"[green]verified[/] {line}", highlight=False)
+    result = _run_checked(
+        "payout-run",
+        lambda start_task: bench_payout_run.run(config, start_task=start_task),
+        bench_payout_run.PayoutRunBenchFailed,
+        postgres_url,
+    )
     if result.profile:
         err_console.print(result.profile, highlight=False, markup=False)
     if not console.is_terminal:
